@@ -1,0 +1,193 @@
+"""The invariant catalogue: ``specs/*.toml`` loaded, validated and digested.
+
+Each TOML file holds the invariants of one area. The catalogue is strict: an unknown
+key, a missing field, a duplicated id or an area that is not a capability is a
+:class:`~conformance.errors.CatalogueError` naming the file and the invariant, so a
+spec author's typo never silently drops a requirement.
+
+The specs ship inside the installed package (as ``conformance/_specs``); in a source
+checkout they are read from the top-level ``specs/`` directory.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conformance.contract import Capability
+from conformance.errors import CatalogueError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+ID_PATTERN = re.compile(r"^[A-Z]{2,6}-\d{3}$")
+SEED_PATTERN = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
+_INVARIANT_KEYS = {"id", "title", "level", "statement", "source"}
+_SOURCE_KEYS = {"seed", "passage"}
+
+
+class Level(str, enum.Enum):
+    """RFC 2119 level: a MUST failure denies certification, a SHOULD failure warns."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+@dataclass(frozen=True)
+class Source:
+    """The seed document and the passage an invariant derives from."""
+
+    seed: str
+    passage: str
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """One executable requirement."""
+
+    id: str
+    title: str
+    level: Level
+    area: Capability
+    statement: str
+    source: Source
+
+    @property
+    def marker(self) -> str:
+        """The pytest marker of its area (``canonical-log`` becomes ``canonical_log``)."""
+        return self.area.value.replace("-", "_")
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.id} {self.title}"
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Every invariant, in id order, with a digest of the spec files."""
+
+    invariants: tuple[Invariant, ...]
+    digest: str
+
+    def __iter__(self) -> Iterator[Invariant]:
+        return iter(self.invariants)
+
+    def __len__(self) -> int:
+        return len(self.invariants)
+
+    def get(self, invariant_id: str) -> Invariant:
+        for invariant in self.invariants:
+            if invariant.id == invariant_id:
+                return invariant
+        known = ", ".join(i.id for i in self.invariants)
+        raise CatalogueError(f"no invariant {invariant_id!r} in the catalogue (known: {known})")
+
+    def ids(self) -> list[str]:
+        return [i.id for i in self.invariants]
+
+    def in_area(self, area: Capability) -> list[Invariant]:
+        return [i for i in self.invariants if i.area is area]
+
+
+def specs_dir() -> Path:
+    """Where the spec files are: inside the installed package, else the source tree."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_specs", package.parent / "specs"):
+        if candidate.is_dir() and any(candidate.glob("*.toml")):
+            return candidate
+    raise CatalogueError(
+        f"no spec catalogue found: expected *.toml in {package / '_specs'} (installed) "
+        f"or {package.parent / 'specs'} (source checkout)"
+    )
+
+
+def load_catalogue(directory: Path | None = None) -> Catalogue:
+    """Load and validate every ``*.toml`` under ``directory`` (default :func:`specs_dir`)."""
+    directory = directory or specs_dir()
+    files = sorted(directory.glob("*.toml"))
+    if not files:
+        raise CatalogueError(f"no *.toml spec files in {directory}")
+    digest = hashlib.sha256()
+    invariants: dict[str, Invariant] = {}
+    for path in files:
+        raw = path.read_bytes()
+        digest.update(path.name.encode() + b"\0" + raw + b"\0")
+        try:
+            document = tomllib.loads(raw.decode("utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise CatalogueError(f"{path.name}: not valid TOML: {error}") from error
+        for invariant in _parse_file(path.name, document):
+            if invariant.id in invariants:
+                raise CatalogueError(f"{path.name}: invariant id {invariant.id} is defined twice")
+            invariants[invariant.id] = invariant
+    ordered = tuple(sorted(invariants.values(), key=lambda i: i.id))
+    return Catalogue(ordered, digest.hexdigest())
+
+
+def _parse_file(name: str, document: Mapping[str, Any]) -> Iterator[Invariant]:
+    unknown = set(document) - {"area", "invariant"}
+    if unknown:
+        raise CatalogueError(f"{name}: unknown top-level keys {sorted(unknown)}; "
+                             "expected 'area' and [[invariant]] tables")
+    area_name = document.get("area")
+    try:
+        area = Capability(area_name)
+    except ValueError:
+        valid = ", ".join(c.value for c in Capability)
+        raise CatalogueError(f"{name}: area {area_name!r} is not one of: {valid}") from None
+    entries = document.get("invariant")
+    if not isinstance(entries, list) or not entries:
+        raise CatalogueError(f"{name}: expected at least one [[invariant]] table")
+    for position, entry in enumerate(entries, 1):
+        yield _parse_invariant(f"{name} invariant #{position}", area, entry)
+
+
+def _parse_invariant(where: str, area: Capability, entry: Any) -> Invariant:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: expected a table, found {type(entry).__name__}")
+    missing = _INVARIANT_KEYS - set(entry)
+    unknown = set(entry) - _INVARIANT_KEYS
+    if missing or unknown:
+        raise CatalogueError(f"{where}: missing keys {sorted(missing)}, "
+                             f"unknown keys {sorted(unknown)}")
+    invariant_id = _text(where, entry, "id")
+    where = f"{where} ({invariant_id})"
+    if not ID_PATTERN.match(invariant_id):
+        raise CatalogueError(f"{where}: id must look like 'OBS-001' (letters, dash, 3 digits)")
+    level_name = _text(where, entry, "level")
+    try:
+        level = Level(level_name)
+    except ValueError:
+        raise CatalogueError(f"{where}: level must be MUST or SHOULD, found {level_name!r}") \
+            from None
+    source = entry["source"]
+    if not isinstance(source, dict) or set(source) != _SOURCE_KEYS:
+        raise CatalogueError(f"{where}: source must be a table with exactly 'seed' and "
+                             f"'passage', found {source!r}")
+    seed = _text(where, source, "seed")
+    if not SEED_PATTERN.match(seed):
+        raise CatalogueError(f"{where}: source.seed must name a seed file like "
+                             f"'002_8aeda42f1f59c711.txt', found {seed!r}")
+    return Invariant(
+        id=invariant_id,
+        title=_text(where, entry, "title"),
+        level=level,
+        area=area,
+        statement=" ".join(_text(where, entry, "statement").split()),
+        source=Source(seed, _text(where, source, "passage").strip()),
+    )
+
+
+def _text(where: str, table: Mapping[str, Any], key: str) -> str:
+    value = table.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise CatalogueError(f"{where}: {key!r} must be a non-empty string, found {value!r}")
+    return value

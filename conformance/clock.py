@@ -1,0 +1,96 @@
+"""The harness clock: time as the harness decides it, shared with the orchestrator.
+
+The clock is built on freezegun, so an orchestrator that calls ``time.time()``,
+``time.monotonic()`` or ``datetime.now()`` directly sees harness time, exactly as one
+that reads :meth:`HarnessClock.now`. ``time.perf_counter()`` alone stays real: it is
+for measuring durations, and Hypothesis needs it to budget its shrinking. An hour of agent time takes no real time at all,
+and a run never sleeps.
+
+One freezer is started per test item (starting one walks every loaded module, which
+is too slow to do per Hypothesis example); each example rewinds it with
+:meth:`HarnessClock.reset`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from typing import Any
+
+from freezegun import freeze_time
+
+# Kept in a dict on purpose: freezegun replaces every module attribute that refers
+# to a real time function, and would swap these for its fakes too.
+_REAL: dict[str, Any] = {"perf_counter": time.perf_counter,
+                         "perf_counter_ns": time.perf_counter_ns}
+
+#: The instant every world starts at. A fixed, ordinary date keeps file names stable.
+EPOCH = _dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=_dt.timezone.utc)
+
+
+def since_start(timestamp: float) -> float:
+    """Seconds between the start of every world (:data:`EPOCH`) and ``timestamp``."""
+    return timestamp - EPOCH.timestamp()
+
+
+class HarnessClock:
+    """A frozen clock that only moves when the harness moves it."""
+
+    def __init__(self) -> None:
+        self._freezer: Any = None
+        self._factory: Any = None
+        self._start = EPOCH.timestamp()
+
+    def start(self) -> None:
+        """Freeze time at :data:`EPOCH`. Idempotent."""
+        if self._freezer is None:
+            self._freezer = freeze_time(EPOCH, tick=False)
+            self._factory = self._freezer.start()
+            # perf_counter stays real: it measures durations, not the time of day, and
+            # Hypothesis budgets its shrinking with it (a frozen clock that jumps an
+            # hour per step would make it give up at once). freezegun restores the
+            # module attribute on stop.
+            time.perf_counter = _REAL["perf_counter"]
+            time.perf_counter_ns = _REAL["perf_counter_ns"]
+
+    def stop(self) -> None:
+        """Unfreeze time. Idempotent."""
+        if self._freezer is not None:
+            self._freezer.stop()
+            self._freezer = None
+            self._factory = None
+
+    def reset(self) -> None:
+        """Rewind to :data:`EPOCH` (the start of a new world)."""
+        self._require()
+        self._factory.move_to(EPOCH)
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` (never backwards)."""
+        if seconds < 0:
+            raise ValueError(f"the harness clock only moves forward, got {seconds}")
+        self._require()
+        self._factory.tick(_dt.timedelta(seconds=seconds))
+
+    def move_to(self, timestamp: float) -> None:
+        """Move time forward to the absolute Unix ``timestamp``."""
+        self.advance(max(0.0, timestamp - self.now()))
+
+    def now(self) -> float:
+        """Harness time as a Unix timestamp."""
+        return time.time()
+
+    def elapsed(self) -> float:
+        """Seconds since the world started."""
+        return self.now() - self._start
+
+    def __enter__(self) -> HarnessClock:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _require(self) -> None:
+        if self._factory is None:
+            raise RuntimeError("the harness clock is not running; call start() first")

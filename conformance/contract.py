@@ -1,0 +1,252 @@
+"""The adapter contract: the one thing an orchestrator vendor writes.
+
+The harness owns the world: the home directories the orchestrator must use, the
+clock, and the (fake) backends. It hands a :class:`World` to the adapter's
+:meth:`Adapter.start`, receives an :class:`Orchestrator`, and drives it through
+operations: spawn a sub-agent, send a follow-up prompt, resume, close, export, let
+the monitor loop run once (``tick``), and shut down. Between operations it looks at
+what the orchestrator did: the calls it made on the backends, the files it wrote,
+and what it reports through :meth:`Orchestrator.session` and
+:meth:`Orchestrator.sessions`.
+
+An orchestrator talks to backends only through the :class:`SessionHost` objects in
+``world.backends``: ``start_session``, ``get_session_data``, ``list_sessions``,
+``end_session``, ``send``, ``resume_session`` and ``subscribe`` for notifications.
+Everything here is plain data or a ``Protocol``: an adapter needs no base class.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from conformance.clock import HarnessClock
+
+
+class Capability(str, enum.Enum):
+    """An area of the catalogue an adapter may claim. Unclaimed areas are reported
+    as "not claimed", never passed."""
+
+    OBSERVABILITY = "observability"
+    ISOLATION = "isolation"
+    PERSISTENCE = "persistence"
+    CANONICAL_LOG = "canonical-log"
+    TRACE = "trace"
+
+
+class BackendKind(str, enum.Enum):
+    """The agent CLIs an orchestrator can run as sub-agents."""
+
+    CODEX = "codex"
+    CLAUDE = "claude"
+    GEMINI = "gemini"
+
+
+class AgentState(str, enum.Enum):
+    """What an orchestrator reports about one sub-agent.
+
+    ``STARTING``: spawned, not yet observed (for Codex: before its first turn).
+    ``RUNNING``: observed alive. ``SUSPECTED_HUNG``: its first turn outlasted
+    ``Settings.first_turn_deadline``; kept, not ended. ``ENDED``: ended after a
+    positive end signal (process exit, notification, or an explicit close).
+    """
+
+    STARTING = "starting"
+    RUNNING = "running"
+    SUSPECTED_HUNG = "suspected_hung"
+    ENDED = "ended"
+
+
+class NotificationKind(str, enum.Enum):
+    """What a backend tells its subscribers, as the real CLIs do through hooks."""
+
+    #: A turn finished (Codex's ``notify`` hook ``agent-turn-complete``).
+    TURN_COMPLETE = "turn_complete"
+    #: The agent process exited: a positive end signal.
+    PROCESS_EXITED = "process_exited"
+    #: An ACP ``session/update`` emitted during a turn (``data["update"]``).
+    SESSION_UPDATE = "session_update"
+    #: A raw model request/response exchange (``data["request"]``, ``data["response"]``).
+    MODEL_EXCHANGE = "model_exchange"
+    #: An approval or cancellation event (``data["event"]``).
+    APPROVAL = "approval"
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One notification from a backend to the orchestrator."""
+
+    kind: NotificationKind
+    backend: BackendKind
+    session_id: str
+    time: float
+    turn_id: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SessionData:
+    """What ``get_session_data`` and ``list_sessions`` return for an observable session."""
+
+    backend: BackendKind
+    session_id: str
+    #: The native session file (rollout, transcript or chat file).
+    path: Path
+    line_count: int
+    turns_completed: int
+    process_alive: bool
+
+
+class SessionHost(Protocol):
+    """The backend operations an orchestrator may use (implemented by the fakes)."""
+
+    kind: BackendKind
+
+    def start_session(
+        self, *, prompt: str, home: Path, cwd: Path, env: Mapping[str, str] | None = None
+    ) -> str:
+        """Start an agent process; return its native session id at once (T=0).
+
+        ``home`` is the backend's native home: ``CODEX_HOME`` for Codex, ``HOME`` for
+        Claude Code and Gemini CLI. The session file appears there later.
+        """
+        ...
+
+    def get_session_data(self, session_id: str) -> SessionData:
+        """Look the session up by its native file; raises ``SessionNotFound`` when it
+        does not exist (yet)."""
+        ...
+
+    def list_sessions(self) -> list[SessionData]:
+        """Every session whose native file exists."""
+        ...
+
+    def end_session(self, session_id: str) -> None:
+        """Stop the agent process and release the session."""
+        ...
+
+    def send(self, session_id: str, prompt: str) -> str:
+        """Submit a follow-up prompt; returns the new turn's id."""
+        ...
+
+    def resume_session(self, session_id: str) -> None:
+        """Restart an ended session's process under the same session id."""
+        ...
+
+    def subscribe(self, callback: Callable[[Notification], None]) -> None:
+        """Receive every notification of this backend, in order."""
+        ...
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Knobs the harness sets for one world; the orchestrator must honour them."""
+
+    #: Seconds a first turn may run before the worker is reported suspected hung.
+    first_turn_deadline: float = 300.0
+    #: Session persistence (seed 001): one directory per session with every artifact.
+    persist_session: bool = False
+
+
+@dataclass(frozen=True)
+class World:
+    """Everything the harness owns and lends to the orchestrator."""
+
+    #: A fresh directory for this world only.
+    root: Path
+    #: The orchestrator's main home (the ``~/.codex`` of seed 000).
+    home: Path
+    #: The canonical log home (``ACP_HOME`` of seed 004).
+    acp_home: Path
+    #: Where rollout-trace bundles go (seed 003).
+    trace_dir: Path
+    #: The working directory agents run in.
+    workspace: Path
+    clock: HarnessClock
+    backends: Mapping[BackendKind, SessionHost]
+    settings: Settings = Settings()
+
+    def backend(self, kind: BackendKind) -> SessionHost:
+        """The session host for ``kind``."""
+        return self.backends[kind]
+
+
+@dataclass(frozen=True)
+class SpawnRequest:
+    """A request to start one sub-agent."""
+
+    agent_id: str
+    backend: BackendKind
+    prompt: str
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class SessionView:
+    """The orchestrator's own account of one sub-agent (its ``get_session_data``)."""
+
+    agent_id: str
+    backend: BackendKind
+    state: AgentState
+    #: The backend's native session id, once known.
+    session_id: str | None = None
+    #: The native session file, once the orchestrator has found it.
+    transcript: Path | None = None
+
+
+@runtime_checkable
+class Orchestrator(Protocol):
+    """What the harness drives. Operations are synchronous; none may sleep."""
+
+    def spawn(self, request: SpawnRequest) -> None:
+        """Start a sub-agent: call ``start_session`` on its backend exactly once,
+        before returning."""
+        ...
+
+    def send(self, agent_id: str, prompt: str) -> None:
+        """Send a follow-up prompt to a running sub-agent."""
+        ...
+
+    def resume(self, agent_id: str) -> None:
+        """Resume a closed sub-agent under the same session."""
+        ...
+
+    def close(self, agent_id: str) -> None:
+        """The user asks to close a sub-agent (a positive end signal)."""
+        ...
+
+    def export(self, agent_id: str, destination: Path) -> None:
+        """Copy one sub-agent's artifacts to ``destination`` (isolation area)."""
+        ...
+
+    def tick(self) -> None:
+        """Run the monitor loop once: poll what may be polled, check deadlines."""
+        ...
+
+    def session(self, agent_id: str) -> SessionView | None:
+        """The orchestrator's view of one sub-agent, or ``None`` if it has none."""
+        ...
+
+    def sessions(self) -> Sequence[SessionView]:
+        """The orchestrator's view of every sub-agent it knows (its ``list_sessions``)."""
+        ...
+
+    def shutdown(self) -> None:
+        """Stop: the harness will not call the orchestrator again."""
+        ...
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """The object a vendor's module exposes as ``conformance_adapter``."""
+
+    name: str
+    version: str
+    capabilities: frozenset[Capability]
+
+    def start(self, world: World) -> Orchestrator:
+        """Create an orchestrator that uses ``world`` and nothing else."""
+        ...

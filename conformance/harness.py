@@ -1,0 +1,255 @@
+"""The harness: one world, one orchestrator, and the record of what happened.
+
+A :class:`Harness` builds a fresh :class:`~conformance.contract.World` (directories,
+fake backends on the harness clock), starts the adapter's orchestrator in it, and
+offers the operations a state machine composes: spawn, send, advance time, tick,
+make a process exit, close, resume, shut down. Every operation is written to the
+world's timeline (the same :class:`~conformance.fakes.calls.CallLog` the fakes write
+backend calls and notifications to), so checks can ask "what did the orchestrator do
+before the first-turn notification?" in one ordered list.
+
+Exceptions escaping the orchestrator become :class:`~conformance.errors.AdapterError`
+naming the operation; the harness never lets a vendor's crash pass as a violation
+or a pass.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from conformance.clock import HarnessClock, since_start
+from conformance.contract import (
+    Adapter,
+    BackendKind,
+    Orchestrator,
+    SessionView,
+    Settings,
+    SpawnRequest,
+    World,
+)
+from conformance.errors import AdapterError, ConformanceError
+from conformance.fakes import CallLog, FakeSession, FakeSessionHost, Scheduler, make_backends
+from conformance.fakes.profiles import BackendProfile
+
+T = TypeVar("T")
+
+_ORCHESTRATOR_METHODS = ("spawn", "send", "resume", "close", "export", "tick", "session",
+                         "sessions", "shutdown")
+
+
+@dataclass
+class AgentRecord:
+    """What the harness knows about one sub-agent it asked for."""
+
+    agent_id: str
+    backend: BackendKind
+    profile: BackendProfile
+    prompt: str
+    parent: str | None
+    session: FakeSession
+    #: Harness times at which the user asked to close it (close or shutdown).
+    closes: list[float] = field(default_factory=list)
+
+
+class Harness:
+    """Drives one orchestrator in one world; see the module docstring."""
+
+    def __init__(
+        self,
+        adapter: Adapter,
+        clock: HarnessClock,
+        root: Path,
+        *,
+        settings: Settings | None = None,
+        token: str = "world",
+    ) -> None:
+        self.clock = clock
+        clock.reset()
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        directories = {name: root / name for name in ("home", "acp_home", "traces", "workspace")}
+        for directory in directories.values():
+            directory.mkdir(parents=True, exist_ok=True)
+        self.calls = CallLog()
+        self.scheduler = Scheduler(clock)
+        self.hosts: dict[BackendKind, FakeSessionHost] = make_backends(
+            clock, self.scheduler, self.calls, token)
+        self.world = World(
+            root=root,
+            home=directories["home"],
+            acp_home=directories["acp_home"],
+            trace_dir=directories["traces"],
+            workspace=directories["workspace"],
+            clock=clock,
+            backends=dict(self.hosts),
+            settings=settings or Settings(),
+        )
+        self.agents: dict[str, AgentRecord] = {}
+        #: When the harness first saw a session's home, working directory or file gone,
+        #: and what was gone (see :meth:`observe`).
+        self.gone: dict[str, tuple[float, list[Path]]] = {}
+        self.shut_down = False
+        self.orchestrator = self._start(adapter)
+
+    # -- operations -----------------------------------------------------------------
+
+    def spawn(
+        self,
+        agent_id: str,
+        backend: BackendKind,
+        prompt: str,
+        profile: BackendProfile | None = None,
+        parent: str | None = None,
+    ) -> AgentRecord:
+        """Ask the orchestrator for a sub-agent; it must start exactly one session."""
+        host = self.hosts[backend]
+        host.prepare(agent_id, profile)
+        before = set(host.sessions)
+        self._mark("spawn", agent_id)
+        request = SpawnRequest(agent_id, backend, prompt, parent)
+        try:
+            self._call(f"spawn({agent_id!r}, {backend.value})",
+                       lambda: self.orchestrator.spawn(request))
+        finally:
+            host.prepare(None, None)
+        started = [host.sessions[s] for s in host.sessions if s not in before]
+        if len(started) != 1:
+            raise AdapterError(
+                f"spawn({agent_id!r}, {backend.value}) must call {backend.value}.start_session "
+                f"exactly once before returning; it started {len(started)} sessions")
+        record = AgentRecord(agent_id, backend, started[0].profile, prompt, parent, started[0])
+        self.agents[agent_id] = record
+        return record
+
+    def send(self, agent_id: str, prompt: str) -> None:
+        self._mark("send", agent_id)
+        self._call(f"send({agent_id!r})", lambda: self.orchestrator.send(agent_id, prompt))
+
+    def advance(self, seconds: float) -> None:
+        """Let ``seconds`` of harness time pass; backends act, notifications fire."""
+        self._mark(f"advance {seconds:g}s", None)
+        self._call(f"advance({seconds:g}) notification callbacks",
+                   lambda: self.scheduler.advance(seconds))
+
+    def tick(self) -> None:
+        self._mark("tick", None)
+        self._call("tick()", self.orchestrator.tick)
+
+    def exit_process(self, agent_id: str, exit_code: int = 0) -> None:
+        """The agent's process exits on its own (a positive end signal)."""
+        record = self.agents[agent_id]
+        self._mark("exit_process", agent_id)
+        self._call(f"exit of {agent_id!r} notification callback",
+                   lambda: self.hosts[record.backend].exit_process(
+                       record.session.session_id, exit_code))
+
+    def close(self, agent_id: str) -> None:
+        """The user closes the agent (a positive end signal)."""
+        self.agents[agent_id].closes.append(self.clock.now())
+        self._mark("close", agent_id)
+        self._call(f"close({agent_id!r})", lambda: self.orchestrator.close(agent_id))
+
+    def resume(self, agent_id: str) -> None:
+        self._mark("resume", agent_id)
+        self._call(f"resume({agent_id!r})", lambda: self.orchestrator.resume(agent_id))
+
+    def export(self, agent_id: str, destination: Path) -> None:
+        self._mark("export", agent_id)
+        self._call(f"export({agent_id!r})",
+                   lambda: self.orchestrator.export(agent_id, destination))
+
+    def shutdown(self) -> None:
+        """Shut the orchestrator down (a positive end signal for every agent)."""
+        if self.shut_down:
+            return
+        self.shut_down = True
+        now = self.clock.now()
+        for record in self.agents.values():
+            record.closes.append(now)
+        self._mark("shutdown", None)
+        self._call("shutdown()", self.orchestrator.shutdown)
+
+    def dispose(self) -> None:
+        """Remove the world's files. The orchestrator must be shut down first."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- observations ---------------------------------------------------------------
+
+    def view(self, agent_id: str) -> SessionView | None:
+        """The orchestrator's own view of one agent."""
+        return self._call(f"session({agent_id!r})", lambda: self.orchestrator.session(agent_id))
+
+    def views(self) -> list[SessionView]:
+        return list(self._call("sessions()", self.orchestrator.sessions))
+
+    def observe(self) -> None:
+        """Note deletions the moment they become visible; called after every step.
+
+        A deletion is dated when it was first seen, not when a check looks, so it is
+        attributed to the situation the session was in when it happened.
+        """
+        now = self.clock.now()
+        for record in self.agents.values():
+            session = record.session
+            if session.session_id in self.gone:
+                continue
+            missing = [p for p in (session.home, session.cwd) if not p.is_dir()]
+            if session.materialized_at is not None and not session.path.is_file():
+                missing.append(session.path)
+            if missing:
+                self.gone[session.session_id] = (now, missing)
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def ticks_since(self, timestamp: float, seq: int = 0) -> bool:
+        """Whether the orchestrator ticked at or after ``timestamp`` and after entry ``seq``."""
+        return any(c.op == "harness:tick" and c.time >= timestamp and c.seq > seq
+                   for c in self.calls.calls)
+
+    def ended_positively(self, record: AgentRecord, at: float) -> bool:
+        """Whether a positive end signal for this agent's current life came by ``at``.
+
+        Signals are a process exit, a close, or shutdown. A resume starts a new life:
+        an end signal from before it does not cover ending the resumed process.
+        """
+        session = record.session
+        life_start = max([session.started_at, *[r for r in session.resumed_at if r <= at]])
+        signals = [*session.exits, *record.closes]
+        return any(life_start <= s <= at for s in signals)
+
+    def describe(self, timestamp: float) -> str:
+        return f"t={since_start(timestamp):.2f}s"
+
+    def timeline(self, session_id: str | None = None, limit: int = 12) -> str:
+        """The last entries of the timeline (about one session, if given), for messages."""
+        entries = [c for c in self.calls.calls
+                   if session_id is None or c.session_id in (session_id, None)]
+        return "\n".join(f"    {c}" for c in entries[-limit:])
+
+    # -- internals ------------------------------------------------------------------
+
+    def _start(self, adapter: Adapter) -> Orchestrator:
+        orchestrator = self._call("adapter.start(world)", lambda: adapter.start(self.world))
+        missing = [m for m in _ORCHESTRATOR_METHODS
+                   if not callable(getattr(orchestrator, m, None))]
+        if missing:
+            raise AdapterError(f"adapter.start(world) returned {type(orchestrator).__name__}, "
+                               f"which lacks the orchestrator methods: {', '.join(missing)}")
+        return orchestrator
+
+    def _mark(self, op: str, agent_id: str | None) -> None:
+        self.calls.record(self.clock.now(), None, f"harness:{op}", None, agent_id=agent_id)
+
+    def _call(self, what: str, action: Callable[[], T]) -> T:
+        try:
+            return action()
+        except ConformanceError:
+            raise
+        except Exception as error:
+            raise AdapterError(f"the orchestrator raised {type(error).__name__} in {what}: "
+                               f"{error}") from error

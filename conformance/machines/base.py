@@ -1,0 +1,96 @@
+"""The base of every area's state machine, meant for third-party orchestrators.
+
+A :class:`HarnessMachine` builds one :class:`~conformance.harness.Harness` per
+example, runs the enabled step checks after every rule (``@invariant``) and once
+more after shutdown, and removes the world afterwards. An area's machine adds rules;
+:func:`run_machine` runs it for one invariant against one adapter.
+
+``note()`` calls in rules make a counterexample readable: each step says what the
+backends did in answer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import ClassVar
+
+from hypothesis import note
+from hypothesis.stateful import RuleBasedStateMachine, invariant, run_state_machine_as_test
+
+from conformance.clock import HarnessClock
+from conformance.contract import Settings
+from conformance.harness import Harness
+from conformance.registry import RunContext, add
+
+StepCheck = Callable[[Harness], None]
+
+_worlds = itertools.count(1)
+
+
+class HarnessMachine(RuleBasedStateMachine):
+    """Shared set-up, checking and teardown; subclasses add the rules of an area."""
+
+    context: ClassVar[RunContext]
+    step_checks: ClassVar[tuple[StepCheck, ...]] = ()
+    clock: ClassVar[HarnessClock]
+
+    def __init__(self) -> None:
+        super().__init__()
+        root = self.context.workdir / f"world-{next(_worlds)}"
+        self.harness = Harness(self.context.adapter.adapter, self.clock, root,
+                               settings=self.world_settings())
+
+    def world_settings(self) -> Settings:
+        """The settings of each world; areas override to exercise theirs."""
+        return Settings()
+
+    @invariant()
+    def invariants_hold(self) -> None:
+        self.harness.observe()
+        for check in self.step_checks:
+            check(self.harness)
+
+    def teardown(self) -> None:
+        try:
+            self.harness.shutdown()
+            note(f"shutdown at {self.harness.describe(self.harness.now())}")
+            self.invariants_hold()
+        finally:
+            self.harness.dispose()
+
+
+def run_machine(
+    machine: type[HarnessMachine], context: RunContext, checks: Sequence[StepCheck]
+) -> None:
+    """Run ``machine`` with ``checks`` enabled under ``context.settings``.
+
+    The subclass keeps the machine's name so a counterexample reads
+    ``state = ObservabilityMachine()``.
+    """
+    clock = HarnessClock()
+    bound = type(machine.__name__, (machine,), {
+        "context": context, "step_checks": tuple(checks), "clock": clock,
+        "__module__": machine.__module__,
+    })
+    clock.start()
+    try:
+        run_state_machine_as_test(bound, settings=context.settings)
+    finally:
+        clock.stop()
+
+
+def step_check(
+    invariant_id: str, machine: type[HarnessMachine]
+) -> Callable[[StepCheck], StepCheck]:
+    """Register the decorated step check as the check of ``invariant_id``, run on
+    ``machine`` after every step."""
+
+    def decorate(function: StepCheck) -> StepCheck:
+        def run(context: RunContext) -> None:
+            run_machine(machine, context, [function])
+
+        add(invariant_id, run, f"{function.__module__}.{function.__qualname__}")
+        return function
+
+    return decorate

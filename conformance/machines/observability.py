@@ -1,0 +1,57 @@
+"""The observability state machine (seed 002): spawns across backend kinds and
+profiles, time passing, monitor ticks, process exits, follow-ups and closes."""
+
+from __future__ import annotations
+
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, precondition, rule
+
+from conformance.contract import Settings
+from conformance.fakes.profiles import BackendProfile
+from conformance.machines.base import HarnessMachine
+from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
+
+MAX_AGENTS = 4
+
+
+class ObservabilityMachine(HarnessMachine):
+    """Generates the situations in which orchestrators misread "not found"."""
+
+    agents = Bundle("agents")
+
+    def world_settings(self) -> Settings:
+        return Settings(first_turn_deadline=FIRST_TURN_DEADLINE)
+
+    @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
+    @rule(target=agents, profile=backend_profiles())
+    def spawn(self, profile: BackendProfile) -> str:
+        agent_id = f"agent-{len(self.harness.agents) + 1}"
+        record = self.harness.spawn(agent_id, profile.kind, f"task for {agent_id}", profile)
+        note(f"{agent_id}: {profile.kind.value} session {record.session.session_id} "
+             f"started at {self.harness.describe(record.session.started_at)}")
+        return agent_id
+
+    @rule(seconds=advances())
+    def advance(self, seconds: float) -> None:
+        self.harness.advance(seconds)
+
+    @rule()
+    def tick(self) -> None:
+        self.harness.tick()
+
+    @rule(agent=agents)
+    def process_exits(self, agent: str) -> None:
+        session = self.harness.agents[agent].session
+        if session.alive:
+            self.harness.exit_process(agent)
+
+    @rule(agent=agents)
+    def close(self, agent: str) -> None:
+        self.harness.close(agent)
+
+    @rule(agent=agents, text=st.sampled_from(["continue", "summarize"]))
+    def follow_up(self, agent: str, text: str) -> None:
+        record = self.harness.agents[agent]
+        if record.session.alive and not record.closes:
+            self.harness.send(agent, f"{text} ({agent})")

@@ -1,0 +1,72 @@
+"""The pytest plugin (entry point ``pytest11: conformance``). Thin on purpose.
+
+Without an orchestrator selected it only declares its options and stays out of the
+way. With ``--orchestrator=NAME`` (or ``orchestrator = "NAME"`` in the ini file) it
+loads and validates the catalogue, the checks and the adapter at configure time,
+refusing to run with a clear message if any is wrong, and adds one item per
+invariant. When no paths are named on the command line, only the suite is
+collected; name paths to run your own tests alongside it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance import options
+from conformance.catalogue import load_catalogue
+from conformance.errors import ConformanceError
+from conformance.items import STATE, ConformanceSuite, SuiteState
+from conformance.loader import load_adapter
+from conformance.profiles import default_profile_name, register_profiles, suite_settings
+from conformance.registry import verify
+
+register_profiles()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    options.add_options(parser)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    name = options.orchestrator_name(config)
+    if name is None:
+        return
+    try:
+        catalogue = load_catalogue()
+        checks = dict(verify(catalogue))
+        adapter = load_adapter(name)
+    except ConformanceError as error:
+        raise pytest.UsageError(f"conformance: {error}") from error
+    profile = config.getoption("hypothesis_profile", None) or default_profile_name()
+    config.stash[STATE] = SuiteState(adapter, catalogue, checks, suite_settings(profile),
+                                     profile)
+    for area in sorted({i.marker for i in catalogue}):
+        config.addinivalue_line("markers", f"{area}: conformance invariants of that area")
+    if config.args_source is not pytest.Config.ArgsSource.ARGS:
+        # Suite only: the paths came from testpaths or the invocation directory.
+        config.args = []
+
+
+def pytest_report_header(config: pytest.Config) -> list[str] | None:
+    state = config.stash.get(STATE, None)
+    if state is None:
+        return None
+    claimed = ", ".join(sorted(c.value for c in state.adapter.capabilities)) or "none"
+    return [f"conformance: adapter {state.adapter.name} {state.adapter.version} "
+            f"(claims: {claimed}); {len(state.catalogue)} invariants; "
+            f"catalogue {state.catalogue.digest[:12]}; hypothesis profile {state.profile}"]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    if STATE not in config.stash:
+        return
+    suite = ConformanceSuite.from_parent(session, name="conformance")
+    collected: list[pytest.Item | pytest.Collector] = list(suite.collect())
+    # Report the suite like any collected node, so "collected N items", xdist's
+    # collection and reporting plugins all count it.
+    config.hook.pytest_collectreport(
+        report=pytest.CollectReport(suite.nodeid, "passed", None, collected))
+    items.extend(item for item in collected if isinstance(item, pytest.Item))

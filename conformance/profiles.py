@@ -1,0 +1,66 @@
+"""Hypothesis profiles for conformance runs: ``dev``, ``ci`` and ``thorough``.
+
+Select one with Hypothesis's own ``--hypothesis-profile``; without it a run uses
+``ci`` when the ``CI`` environment variable is set and ``dev`` otherwise. ``ci`` is
+derandomized and keeps no example database, so the same code gives the same verdict
+on every machine and with any number of xdist workers. A profile the user already
+registered under one of these names is left as it is.
+
+Whatever the profile, conformance runs disable Hypothesis's per-example deadline and
+the "too slow" health check: a world writes real files, and speed is the
+benchmark's business, not a verdict's.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+from hypothesis.errors import InvalidArgument
+
+#: What each profile changes; every profile also gets :data:`_COMMON`.
+PROFILES: dict[str, dict[str, Any]] = {
+    "dev": {"max_examples": 30, "stateful_step_count": 20},
+    "ci": {"max_examples": 60, "stateful_step_count": 25, "derandomize": True,
+           "database": None},
+    "thorough": {"max_examples": 1000, "stateful_step_count": 60},
+}
+
+_COMMON: dict[str, Any] = {
+    "deadline": None,
+    # No explain phase: its "or any other generated value" comments clutter a
+    # counterexample that is meant to be read as a sequence of steps.
+    "phases": (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink),
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.filter_too_much,
+                              HealthCheck.data_too_large],
+}
+
+
+def register_profiles() -> None:
+    """Register the profiles that are not registered yet."""
+    for name, values in PROFILES.items():
+        try:
+            settings.get_profile(name)
+        except InvalidArgument:
+            settings.register_profile(name, **_COMMON, **values)
+
+
+def default_profile_name() -> str:
+    return "ci" if os.environ.get("CI") else "dev"
+
+
+def suite_settings(profile: str | None = None, *, database_dir: str | None = None) -> settings:
+    """The settings a conformance run uses under ``profile`` (see the module docstring).
+
+    ``database_dir``, when given and the profile keeps a database, is where failing
+    examples are stored so the next run tries them first.
+    """
+    register_profiles()
+    name = profile or default_profile_name()
+    base = settings.get_profile(name)
+    extra: dict[str, Any] = {}
+    if database_dir is not None and base.database is not None:
+        extra["database"] = DirectoryBasedExampleDatabase(database_dir)
+    return settings(base, **_COMMON, **extra)

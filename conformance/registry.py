@@ -1,0 +1,95 @@
+"""Checks register against invariant ids; the suite refuses to run on any mismatch.
+
+A check is a callable that runs one invariant against one adapter and raises
+:class:`~conformance.errors.InvariantViolation` when it is broken. Every invariant
+in the catalogue must have exactly one check and every check must name an invariant
+of the catalogue: :func:`verify` says which ids are off, before anything runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from conformance.errors import CatalogueError
+
+if TYPE_CHECKING:
+    import hypothesis
+
+    from conformance.catalogue import Catalogue, Invariant
+    from conformance.loader import LoadedAdapter
+
+
+@dataclass(frozen=True)
+class RunContext:
+    """What a check gets to run one invariant against one adapter."""
+
+    adapter: LoadedAdapter
+    invariant: Invariant
+    settings: hypothesis.settings
+    #: A scratch directory for this run's worlds.
+    workdir: Path
+
+
+CheckFunction = Callable[[RunContext], None]
+
+
+@dataclass(frozen=True)
+class Check:
+    invariant_id: str
+    run: CheckFunction
+    #: ``module.function`` of the check, for error messages.
+    origin: str
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def register(invariant_id: str) -> Callable[[CheckFunction], CheckFunction]:
+    """Register the decorated function as the check of ``invariant_id``."""
+
+    def decorate(function: CheckFunction) -> CheckFunction:
+        add(invariant_id, function, f"{function.__module__}.{function.__qualname__}")
+        return function
+
+    return decorate
+
+
+def add(invariant_id: str, function: CheckFunction, origin: str) -> None:
+    """Register ``function`` as the check of ``invariant_id`` (each id once)."""
+    existing = _REGISTRY.get(invariant_id)
+    if existing is not None and existing.origin != origin:
+        raise CatalogueError(
+            f"two checks register {invariant_id}: {existing.origin} and {origin}"
+        )
+    _REGISTRY[invariant_id] = Check(invariant_id, function, origin)
+
+
+def all_checks() -> Mapping[str, Check]:
+    """Every registered check, after importing every module of ``conformance.checks``."""
+    import conformance.checks as package
+
+    for module in pkgutil.iter_modules(package.__path__):
+        importlib.import_module(f"{package.__name__}.{module.name}")
+    return dict(_REGISTRY)
+
+
+def verify(catalogue: Catalogue) -> Mapping[str, Check]:
+    """The checks, after proving they match the catalogue one to one."""
+    checks = all_checks()
+    ids = set(catalogue.ids())
+    unchecked = sorted(ids - set(checks))
+    orphans = sorted(set(checks) - ids)
+    problems = []
+    if unchecked:
+        problems.append(f"invariants with no registered check: {', '.join(unchecked)}")
+    if orphans:
+        problems.append("checks naming no invariant of the catalogue: " + ", ".join(
+            f"{i} ({checks[i].origin})" for i in orphans))
+    if problems:
+        raise CatalogueError("the catalogue and the checks disagree; " + "; ".join(problems))
+    return checks

@@ -1,0 +1,65 @@
+"""Hypothesis strategies for the harness's inputs: backend profiles, durations, prompts.
+
+Every ``sampled_from`` lists the ordinary case first, so shrinking moves a
+counterexample towards the measured default behaviour of each CLI, and the shortest
+failing sequence reads like a real run.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from conformance.contract import BackendKind
+from conformance.fakes import profiles
+from conformance.fakes.profiles import BackendProfile, FileAppears
+
+#: Seconds a first turn may run in the worlds the state machines build.
+FIRST_TURN_DEADLINE = 60.0
+
+#: Steps of time: within a start-up window, past a typical turn, past the deadline.
+ADVANCES = (0.5, 5.0, 1.0, 30.0, FIRST_TURN_DEADLINE + 5.0)
+
+
+def backend_kinds() -> st.SearchStrategy[BackendKind]:
+    return st.sampled_from([BackendKind.CODEX, BackendKind.CLAUDE, BackendKind.GEMINI])
+
+
+def codex_profiles() -> st.SearchStrategy[BackendProfile]:
+    """Every moment a Codex rollout may first appear, with ordinary and hung turns."""
+    return st.builds(
+        profiles.codex,
+        st.sampled_from(list(FileAppears)),
+        file_delay=st.sampled_from([0.26, 2.0, 20.0]),
+        turn_duration=st.sampled_from([4.2, 0.5, 45.0]),
+        hang_first_turn=st.booleans(),
+        exit_after_first_turn=st.booleans(),
+    )
+
+
+def claude_profiles() -> st.SearchStrategy[BackendProfile]:
+    return st.builds(
+        profiles.claude,
+        file_delay=st.sampled_from([0.75, 0.6, 0.9]),
+        turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
+        hang_first_turn=st.booleans(),
+        exit_after_first_turn=st.booleans(),
+    )
+
+
+def gemini_profiles() -> st.SearchStrategy[BackendProfile]:
+    return st.builds(
+        profiles.gemini,
+        file_delay=st.sampled_from([1.05, 0.9, 1.2]),
+        turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
+        hang_first_turn=st.booleans(),
+        exit_after_first_turn=st.booleans(),
+    )
+
+
+def backend_profiles() -> st.SearchStrategy[BackendProfile]:
+    """A profile of any backend kind."""
+    return st.one_of(codex_profiles(), claude_profiles(), gemini_profiles())
+
+
+def advances() -> st.SearchStrategy[float]:
+    return st.sampled_from(ADVANCES)

@@ -1,0 +1,266 @@
+"""``index.json``: the map from backend session key to global session id.
+
+The index is the only shared, mutable file of the store, so it is where concurrent
+processes (several editors, several bridge processes, several sub-agents) meet. The
+rules, each one closing a way the original design lost data:
+
+* **No lost mappings under concurrency.** Adding a key takes an exclusive
+  ``fcntl.flock`` on a separate lock file (``index.lock``; locking ``index.json``
+  itself would not work, since it is replaced by rename), re-reads the index *under
+  the lock*, adds the key only if still absent, and writes the whole map back before
+  releasing the lock. A read-modify-write without the lock or without the re-read
+  lets two processes each drop the other's key.
+  (``fsync=False`` skips the fsyncs below, never the lock or the atomic rename.)
+* **Never half-written.** The new index goes to a unique temporary file in the same
+  directory (``.index.json.tmp-<pid>-<token>``), is fsynced, moved over
+  ``index.json`` with ``os.replace`` and the directory is fsynced. Readers therefore
+  never need the lock: they see the old or the new file, never a mix.
+* **Corruption is never papered over.** An ``index.json`` that is not UTF-8 JSON, not
+  an object, or holds anything but valid ``<backend>:<id>`` keys mapped to distinct
+  valid global ids, is renamed aside to ``index.json.corrupt-<UTC time>-<token>``
+  (kept for inspection, never overwritten) and the index is rebuilt from the
+  ``sessions/*/state.json`` snapshots, with a :class:`CorruptIndexWarning`. A missing
+  ``index.json`` is rebuilt the same way (without a warning), so deleting it cannot
+  make a known key get a second global id.
+* **Stable ids.** A key's global id is chosen once (``uuid4().hex``) and every later
+  lookup, from any process or store object, returns it. Different keys always get
+  different ids.
+
+Lock-free lookups (:meth:`IndexStore.lookup`) never repair anything; only a writer
+holding the lock renames a corrupt file, so two processes cannot both "repair" it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from reference_impl.canonical_log._fsutil import (
+    FILE_MODE,
+    ensure_dir,
+    fsync_dir,
+    random_token,
+    replace_file,
+    utc_now_compact,
+)
+from reference_impl.canonical_log.errors import (
+    CorruptIndexError,
+    CorruptIndexWarning,
+    CorruptStateError,
+    InvalidNameError,
+)
+from reference_impl.canonical_log.layout import (
+    Layout,
+    is_gid,
+    parse_session_key,
+    validate_gid,
+)
+from reference_impl.canonical_log.state import SessionState, read_state
+
+
+def parse_index(raw: bytes) -> dict[str, str]:
+    """Decode and validate the bytes of ``index.json``; raise :class:`CorruptIndexError`."""
+    try:
+        obj = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CorruptIndexError(f"not valid UTF-8 JSON: {exc}") from exc
+    if not isinstance(obj, dict):
+        raise CorruptIndexError(f"expected a JSON object, got {type(obj).__name__}")
+    seen: dict[str, str] = {}
+    mapping: dict[str, str] = {}
+    for key, gid in obj.items():
+        try:
+            parse_session_key(key)
+            validate_gid(gid)
+        except (InvalidNameError, TypeError) as exc:
+            raise CorruptIndexError(f"entry {key!r}: {exc}") from exc
+        if gid in seen:
+            raise CorruptIndexError(
+                f"global id {gid} is mapped from both {seen[gid]!r} and {key!r}"
+            )
+        seen[gid] = key
+        mapping[key] = gid
+    return mapping
+
+
+def encode_index(mapping: dict[str, str]) -> bytes:
+    """The on-disk form of the index: sorted, indented JSON with a trailing newline."""
+    return (json.dumps(mapping, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def scan_states(layout: Layout) -> list[SessionState]:
+    """Every readable ``sessions/<gid>/state.json``, sorted by (created, gid).
+
+    Entries that are not gid-named directories, or whose state is missing or corrupt,
+    are skipped: this is a recovery scan and must make the best of what is there.
+    """
+    try:
+        names = os.listdir(layout.sessions_dir)
+    except FileNotFoundError:
+        return []
+    states: list[SessionState] = []
+    for name in names:
+        if not is_gid(name):
+            continue
+        try:
+            states.append(read_state(layout, name))
+        except (OSError, CorruptStateError):
+            continue
+    states.sort(key=lambda s: (s.created, s.gid))
+    return states
+
+
+def rebuild_from_states(layout: Layout) -> dict[str, str]:
+    """Reconstruct the index from the state snapshots.
+
+    If two snapshots claim the same key (possible only in stores written by a racy
+    implementation), the earliest created one wins, ties broken by gid, so every
+    rebuild picks the same id.
+    """
+    mapping: dict[str, str] = {}
+    for state in scan_states(layout):
+        mapping.setdefault(state.key, state.gid)
+    return mapping
+
+
+@dataclass(frozen=True)
+class IndexRepair:
+    """What happened when a corrupt ``index.json`` was set aside."""
+
+    reason: str
+    moved_to: str
+    recovered: int
+
+
+class IndexStore:
+    """Reads and extends ``index.json`` of one store, safely across processes."""
+
+    def __init__(self, layout: Layout, *, fsync: bool = True) -> None:
+        self.layout = layout
+        self.fsync = fsync
+        # The last bytes parsed and their mapping: validating a big index on every
+        # lookup is the dominant cost of open_session, and it rarely changes.
+        self._cache: tuple[bytes, dict[str, str]] | None = None
+
+    def _parse(self, raw: bytes) -> dict[str, str]:
+        cache = self._cache
+        if cache is not None and cache[0] == raw:
+            return dict(cache[1])
+        mapping = parse_index(raw)
+        self._cache = (raw, mapping)
+        return dict(mapping)
+
+    # -- reading -------------------------------------------------------------------
+
+    def _read_raw(self) -> bytes | None:
+        try:
+            return self.layout.index_path.read_bytes()
+        except FileNotFoundError:
+            return None
+
+    def lookup(self, key: str) -> str | None:
+        """The global id of ``key``, or None if absent. Lock-free; never repairs.
+
+        A missing or corrupt index also yields None; the next writer repairs it.
+        """
+        raw = self._read_raw()
+        if raw is None:
+            return None
+        try:
+            return self._parse(raw).get(key)
+        except CorruptIndexError:
+            return None
+
+    def snapshot(self) -> dict[str, str]:
+        """The current mapping, read-only.
+
+        If ``index.json`` is missing or corrupt, the mapping is rebuilt in memory from
+        the state snapshots (nothing on disk changes; a corrupt file is reported with a
+        :class:`CorruptIndexWarning`).
+        """
+        raw = self._read_raw()
+        if raw is None:
+            return rebuild_from_states(self.layout)
+        try:
+            return self._parse(raw)
+        except CorruptIndexError as exc:
+            warnings.warn(
+                f"{self.layout.index_path} is corrupt ({exc}); using a mapping rebuilt "
+                "from sessions/*/state.json (the file is left as it is until the next write)",
+                CorruptIndexWarning,
+                stacklevel=2,
+            )
+            return rebuild_from_states(self.layout)
+
+    # -- writing -------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold the exclusive cross-process index lock (``index.lock``)."""
+        ensure_dir(self.layout.home)
+        fd = os.open(self.layout.index_lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def _load_locked(self) -> tuple[dict[str, str], bool, IndexRepair | None]:
+        """Load under the lock: ``(mapping, needs_write, repair)``; repairs corruption."""
+        raw = self._read_raw()
+        if raw is None:
+            mapping = rebuild_from_states(self.layout)
+            return mapping, bool(mapping), None
+        try:
+            return self._parse(raw), False, None
+        except CorruptIndexError as exc:
+            aside = self.layout.home / (
+                f"{self.layout.index_path.name}.corrupt-{utc_now_compact()}-{random_token()}"
+            )
+            os.rename(self.layout.index_path, aside)
+            if self.fsync:
+                fsync_dir(self.layout.home)
+            mapping = rebuild_from_states(self.layout)
+            return mapping, True, IndexRepair(str(exc), str(aside), len(mapping))
+
+    def get_or_create(self, key: str) -> tuple[str, bool]:
+        """The global id of ``key``, allocating and persisting one if needed.
+
+        Returns ``(gid, created)``. When this returns, the mapping is durable. Safe to
+        call concurrently from any number of threads and processes.
+        """
+        parse_session_key(key)
+        existing = self.lookup(key)
+        if existing is not None:
+            return existing, False
+        repair: IndexRepair | None = None
+        with self.locked():
+            mapping, needs_write, repair = self._load_locked()
+            gid = mapping.get(key)
+            created = gid is None
+            if gid is None:
+                taken = set(mapping.values())
+                gid = uuid.uuid4().hex
+                while gid in taken or self.layout.session_dir(gid).exists():
+                    gid = uuid.uuid4().hex
+                mapping[key] = gid
+                needs_write = True
+            if needs_write:
+                replace_file(self.layout.index_path, encode_index(mapping), durable=self.fsync)
+        if repair is not None:
+            # Warn only once the repaired index is safely written: a warnings filter
+            # set to "error" must not abort the repair half-way.
+            warnings.warn(
+                f"{self.layout.index_path} was corrupt ({repair.reason}); moved it to "
+                f"{repair.moved_to} and rebuilt the index from {repair.recovered} "
+                "sessions/*/state.json snapshot(s)",
+                CorruptIndexWarning,
+                stacklevel=2,
+            )
+        return gid, created

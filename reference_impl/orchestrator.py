@@ -1,0 +1,198 @@
+"""The reference orchestrator: keeps every invariant of the catalogue.
+
+It runs each sub-agent in its own home ``<home>/agents/<agent_id>/`` (seed 000) and
+watches it with a :class:`~reference_impl.observability.SessionTracker` (seed 002):
+Codex sessions are never polled before their first-turn notification, a not-found is
+never an end, only a process exit, close or shutdown ends a session, and a first turn
+that outlasts the deadline is reported suspected hung and kept.
+
+The methods named ``_on_*`` and ``_poll`` are the seams the known-bad orchestrators
+in ``tests/known_bad/`` override to break exactly one invariant each.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from conformance.contract import (
+    BackendKind,
+    Notification,
+    NotificationKind,
+    SessionHost,
+    SessionView,
+    SpawnRequest,
+    World,
+)
+from conformance.errors import BackendError, SessionNotFound
+from reference_impl.components import Component
+from reference_impl.observability import ObsEvent, ObsState, SessionTracker
+
+log = logging.getLogger(__name__)
+
+
+class UnknownAgent(KeyError):
+    """An operation named an agent id the orchestrator never spawned."""
+
+
+@dataclass
+class Agent:
+    """One sub-agent as the orchestrator knows it."""
+
+    agent_id: str
+    backend: BackendKind
+    home: Path
+    session_id: str
+    tracker: SessionTracker
+    prompt: str
+    parent: str | None = None
+    transcript: Path | None = None
+
+
+class ReferenceOrchestrator:
+    """See the module docstring."""
+
+    def __init__(self, world: World, components: Sequence[Component] = ()) -> None:
+        self.world = world
+        self.agents: dict[str, Agent] = {}
+        self.components: list[Component] = list(components)
+        #: Errors components raised; they never reach an agent.
+        self.component_errors: list[tuple[str, BaseException]] = []
+        self._by_session: dict[tuple[BackendKind, str], Agent] = {}
+        for host in world.backends.values():
+            host.subscribe(self._on_notification)
+
+    # -- the contract -----------------------------------------------------------------
+
+    def spawn(self, request: SpawnRequest) -> None:
+        if request.agent_id in self.agents:
+            raise ValueError(f"agent {request.agent_id!r} already exists")
+        home = self.agent_home(request.agent_id)
+        home.mkdir(parents=True, exist_ok=True)
+        host = self._host(request.backend)
+        session_id = host.start_session(prompt=request.prompt, home=home,
+                                        cwd=self.world.workspace)
+        tracker = SessionTracker(request.backend, self.world.clock.now(),
+                                 self.world.settings.first_turn_deadline)
+        agent = Agent(request.agent_id, request.backend, home, session_id, tracker,
+                      request.prompt, request.parent)
+        self.agents[request.agent_id] = agent
+        self._by_session[(request.backend, session_id)] = agent
+        self._emit("on_spawn", lambda c: c.on_spawn(agent))
+
+    def send(self, agent_id: str, prompt: str) -> None:
+        agent = self._agent(agent_id)
+        if agent.tracker.state is ObsState.ENDED:
+            raise BackendError(f"agent {agent_id!r} has ended; resume it first")
+        turn_id = self._host(agent.backend).send(agent.session_id, prompt)
+        self._emit("on_send", lambda c: c.on_send(agent, prompt, turn_id))
+
+    def resume(self, agent_id: str) -> None:
+        agent = self._agent(agent_id)
+        if agent.tracker.state is ObsState.ENDED:
+            self._host(agent.backend).resume_session(agent.session_id)
+            agent.tracker.fire(ObsEvent.RESUMED)
+            self._emit("on_resume", lambda c: c.on_resume(agent))
+
+    def close(self, agent_id: str) -> None:
+        self._end(self._agent(agent_id), "close")
+
+    def export(self, agent_id: str, destination: Path) -> None:
+        raise NotImplementedError("export arrives with the isolation area")
+
+    def tick(self) -> None:
+        now = self.world.clock.now()
+        for agent in self.agents.values():
+            self._on_tick(agent, now)
+
+    def session(self, agent_id: str) -> SessionView | None:
+        agent = self.agents.get(agent_id)
+        return None if agent is None else self._view(agent)
+
+    def sessions(self) -> Sequence[SessionView]:
+        return [self._view(agent) for agent in self.agents.values()]
+
+    def shutdown(self) -> None:
+        for agent in self.agents.values():
+            self._end(agent, "shutdown")
+        self._emit("on_shutdown", lambda c: c.on_shutdown())
+
+    # -- paths ---------------------------------------------------------------------------
+
+    def agent_home(self, agent_id: str) -> Path:
+        """The sub-agent's own home (its ``CODEX_HOME``, or ``HOME`` for the others)."""
+        return self.world.home / "agents" / agent_id
+
+    # -- seams ---------------------------------------------------------------------------
+
+    def _on_tick(self, agent: Agent, now: float) -> None:
+        tracker = agent.tracker
+        if tracker.state is ObsState.ENDED:
+            return
+        if tracker.deadline_passed(now):
+            tracker.fire(ObsEvent.DEADLINE_PASSED)
+        if tracker.may_poll():
+            self._poll(agent)
+
+    def _poll(self, agent: Agent) -> None:
+        try:
+            data = self._host(agent.backend).get_session_data(agent.session_id)
+        except SessionNotFound:
+            self._on_not_found(agent)
+            return
+        agent.transcript = data.path
+        agent.tracker.fire(ObsEvent.FOUND)
+
+    def _on_not_found(self, agent: Agent) -> None:
+        # "Not yet", never "ended": see reference_impl.observability.
+        agent.tracker.fire(ObsEvent.NOT_FOUND)
+
+    def _on_notification(self, note: Notification) -> None:
+        agent = self._by_session.get((note.backend, note.session_id))
+        if agent is None or agent.tracker.state is ObsState.ENDED:
+            return
+        self._emit("on_notification", lambda c: c.on_notification(agent, note))
+        if note.kind is NotificationKind.TURN_COMPLETE:
+            self._on_turn_complete(agent, note)
+        elif note.kind is NotificationKind.PROCESS_EXITED:
+            self._end(agent, "exit")
+
+    def _on_turn_complete(self, agent: Agent, note: Notification) -> None:
+        event = (ObsEvent.TURN_NOTIFIED if agent.tracker.first_turn_done
+                 else ObsEvent.FIRST_TURN_NOTIFIED)
+        agent.tracker.fire(event)
+
+    def _end(self, agent: Agent, reason: str) -> None:
+        """End a session after a positive end signal (``exit``, ``close``, ``shutdown``)."""
+        if agent.tracker.state is ObsState.ENDED:
+            return
+        agent.tracker.fire(ObsEvent.END_SIGNAL)
+        self._host(agent.backend).end_session(agent.session_id)
+        self._emit("on_end", lambda c: c.on_end(agent, reason))
+
+    def _emit(self, hook: str, call: Callable[[Component], None]) -> None:
+        """Run one hook on every component; a failing component never fails the agent."""
+        for component in self.components:
+            try:
+                call(component)
+            except Exception as error:
+                log.warning("component %s failed in %s: %s", type(component).__name__, hook,
+                            error)
+                self.component_errors.append((f"{type(component).__name__}.{hook}", error))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _view(self, agent: Agent) -> SessionView:
+        return SessionView(agent.agent_id, agent.backend, agent.tracker.reported_state,
+                           agent.session_id, agent.transcript)
+
+    def _agent(self, agent_id: str) -> Agent:
+        try:
+            return self.agents[agent_id]
+        except KeyError:
+            raise UnknownAgent(agent_id) from None
+
+    def _host(self, kind: BackendKind) -> SessionHost:
+        return self.world.backend(kind)

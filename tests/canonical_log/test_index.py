@@ -1,0 +1,133 @@
+"""The index: stable key -> gid mapping, atomic writes, corruption set aside and rebuilt."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from reference_impl.canonical_log import CanonicalLog, CorruptIndexWarning, IndexStore, Layout
+from reference_impl.canonical_log.index import parse_index, rebuild_from_states
+from reference_impl.canonical_log.layout import is_gid
+
+GID_A = "a" * 32
+GID_B = "b" * 32
+
+_ids = st.text(alphabet="abcdef0123456789-", min_size=1, max_size=12)
+_keys = st.tuples(st.sampled_from(["codex", "claude", "gemini"]), _ids)
+
+
+@settings(max_examples=25, deadline=None)
+@given(keys=st.lists(_keys, min_size=1, max_size=8))
+def test_same_key_same_gid_across_store_objects(keys: list[tuple[str, str]]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        first = CanonicalLog(tmp, env={}, fsync=False)
+        gids = {key: first.open_session(*key, cwd="/w") for key in keys}
+        again = CanonicalLog(tmp, env={}, fsync=False)  # a "restart"
+        for key in keys:
+            assert again.open_session(*key, cwd="/elsewhere") == gids[key]
+        # Different keys, different ids; every id well-formed.
+        assert len(set(gids.values())) == len(gids)
+        assert all(is_gid(g) for g in gids.values())
+        assert first.failures == again.failures == []
+        on_disk = json.loads((Path(tmp) / "index.json").read_text())
+        assert on_disk == {f"{b}:{i}": g for (b, i), g in gids.items()}
+
+
+def test_index_file_is_sorted_json_and_no_temp_files_remain(store: CanonicalLog) -> None:
+    store.open_session("gemini", "z", cwd="/")
+    store.open_session("claude", "a", cwd="/")
+    assert store.layout is not None
+    home = store.layout.home
+    text = (home / "index.json").read_text()
+    assert list(json.loads(text)) == ["claude:a", "gemini:z"]
+    assert not [p for p in home.rglob("*") if ".tmp-" in p.name]
+
+
+CORRUPTIONS = {
+    "not json": b"{this is not json",
+    "truncated": b'{"codex:a": "' + GID_A.encode()[:10],
+    "a list": b"[]",
+    "a string": b'"codex:a"',
+    "non-string value": b'{"codex:a": 7}',
+    "bad gid": b'{"codex:a": "../../etc"}',
+    "bad key": b'{"nobackend": "' + GID_A.encode() + b'"}',
+    "shared gid": b'{"codex:a": "' + GID_A.encode() + b'", "codex:b": "' + GID_A.encode() + b'"}',
+    "invalid utf-8": b'{"codex:\xff": "' + GID_A.encode() + b'"}',
+    "empty file": b"",
+}
+
+
+@pytest.mark.parametrize("content", CORRUPTIONS.values(), ids=CORRUPTIONS.keys())
+def test_corrupt_index_is_set_aside_and_rebuilt(acp_home: Path, content: bytes) -> None:
+    log = CanonicalLog(acp_home, env={}, fsync=False)
+    gid1 = log.open_session("codex", "one", cwd="/w")
+    gid2 = log.open_session("claude", "two", cwd="/w")
+    (acp_home / "index.json").write_bytes(content)
+
+    fresh = CanonicalLog(acp_home, env={}, fsync=False)
+    with pytest.warns(CorruptIndexWarning, match="moved it to"):
+        gid3 = fresh.open_session("gemini", "three", cwd="/w")
+    # Known keys keep their ids; the new key gets a new one.
+    assert fresh.open_session("codex", "one", cwd="/w") == gid1
+    assert fresh.open_session("claude", "two", cwd="/w") == gid2
+    assert gid3 not in (gid1, gid2)
+    assert fresh.failures == []
+    # The corrupt bytes were kept aside, byte for byte, under the documented name.
+    aside = [p for p in acp_home.iterdir() if p.name.startswith("index.json.corrupt-")]
+    assert len(aside) == 1
+    assert re.fullmatch(r"index\.json\.corrupt-\d{8}T\d{12}Z-[0-9a-f]+", aside[0].name)
+    assert aside[0].read_bytes() == content
+    assert parse_index((acp_home / "index.json").read_bytes()) == {
+        "codex:one": gid1,
+        "claude:two": gid2,
+        "gemini:three": gid3,
+    }
+
+
+def test_lookups_never_repair_and_snapshot_rebuilds_in_memory(acp_home: Path) -> None:
+    log = CanonicalLog(acp_home, env={}, fsync=False)
+    gid = log.open_session("codex", "one", cwd="/w")
+    (acp_home / "index.json").write_bytes(b"garbage")
+    index = IndexStore(Layout(acp_home))
+    assert index.lookup("codex:one") is None
+    with pytest.warns(CorruptIndexWarning):
+        assert index.snapshot() == {"codex:one": gid}
+    assert (acp_home / "index.json").read_bytes() == b"garbage"  # untouched by readers
+
+
+def test_missing_index_is_rebuilt_from_state_files(acp_home: Path) -> None:
+    log = CanonicalLog(acp_home, env={}, fsync=False)
+    gid = log.open_session("codex", "one", cwd="/w")
+    (acp_home / "index.json").unlink()
+    assert CanonicalLog(acp_home, env={}, fsync=False).open_session("codex", "one", cwd="/") == gid
+
+
+def test_rebuild_skips_junk_and_prefers_the_oldest_duplicate(acp_home: Path) -> None:
+    layout = Layout(acp_home)
+    sessions = acp_home / "sessions"
+    for gid, created in (
+        (GID_A, "2026-01-02T00:00:00.000000Z"),
+        (GID_B, "2026-01-01T00:00:00.000000Z"),
+    ):
+        (sessions / gid).mkdir(parents=True)
+        state = {
+            "schema_version": 1,
+            "gid": gid,
+            "key": "codex:dup",
+            "backend": "codex",
+            "backend_session_id": "dup",
+            "cwd": "/",
+            "created": created,
+        }
+        (sessions / gid / "state.json").write_text(json.dumps(state))
+    (sessions / "not-a-gid").mkdir()
+    (sessions / ("c" * 32)).mkdir()  # no state.json
+    (sessions / ("d" * 32)).mkdir()
+    (sessions / ("d" * 32) / "state.json").write_text("{broken")
+    assert rebuild_from_states(layout) == {"codex:dup": GID_B}
