@@ -26,7 +26,15 @@ from typing import Any, Protocol, runtime_checkable
 from conformance.clock import HarnessClock
 
 
-class Capability(str, enum.Enum):
+class CodeEnum(str, enum.Enum):
+    """A string enum whose ``repr`` is valid Python (``BackendKind.CODEX``), so a
+    counterexample printed by Hypothesis can be pasted and run."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}.{self.name}"
+
+
+class Capability(CodeEnum):
     """An area of the catalogue an adapter may claim. Unclaimed areas are reported
     as "not claimed", never passed."""
 
@@ -37,7 +45,7 @@ class Capability(str, enum.Enum):
     TRACE = "trace"
 
 
-class BackendKind(str, enum.Enum):
+class BackendKind(CodeEnum):
     """The agent CLIs an orchestrator can run as sub-agents."""
 
     CODEX = "codex"
@@ -45,7 +53,7 @@ class BackendKind(str, enum.Enum):
     GEMINI = "gemini"
 
 
-class AgentState(str, enum.Enum):
+class AgentState(CodeEnum):
     """What an orchestrator reports about one sub-agent.
 
     ``STARTING``: spawned, not yet observed (for Codex: before its first turn).
@@ -60,7 +68,7 @@ class AgentState(str, enum.Enum):
     ENDED = "ended"
 
 
-class NotificationKind(str, enum.Enum):
+class NotificationKind(CodeEnum):
     """What a backend tells its subscribers, as the real CLIs do through hooks."""
 
     #: A turn finished (Codex's ``notify`` hook ``agent-turn-complete``).

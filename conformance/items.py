@@ -1,12 +1,15 @@
 """The pytest nodes of the suite: one collector, and one item per invariant.
 
 Items are named ``"<id> <title>"`` so ``-k OBS-001`` selects one, and carry their
-area as a marker (``-m observability``) and their id and level as JUnit properties.
+area as a marker (``-m observability``) and their id, level and area as JUnit
+properties. Each item records an :class:`~conformance.reporting.outcomes.
+InvariantResult` that travels with its report (also across xdist workers).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +17,13 @@ import hypothesis
 import pytest
 
 from conformance.api import run_check
+from conformance.baseline import BaselineError, ExpectedFailure
 from conformance.catalogue import Catalogue, Invariant
 from conformance.errors import AdapterError, HarnessError, InvariantViolation
 from conformance.loader import LoadedAdapter
 from conformance.registry import Check
+from conformance.replay import FailureStore, replay_command, run_snippet, snippet
+from conformance.reporting.outcomes import InvariantResult, Outcome
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,8 @@ class SuiteState:
     checks: dict[str, Check]
     settings: hypothesis.settings
     profile: str
+    baseline: dict[str, ExpectedFailure] = field(default_factory=dict)
+    store: FailureStore | None = None
 
 
 STATE = pytest.StashKey[SuiteState]()
@@ -53,6 +61,7 @@ class InvariantItem(pytest.Item):
         super().__init__(**kwargs)
         self.invariant = invariant
         self.check = check
+        self.result: InvariantResult | None = None
         self.add_marker(invariant.marker)
         self.user_properties.append(("invariant_id", invariant.id))
         self.user_properties.append(("level", invariant.level.value))
@@ -60,17 +69,84 @@ class InvariantItem(pytest.Item):
 
     def runtest(self) -> None:
         state = self.config.stash[STATE]
+        invariant_id = self.invariant.id
         if not state.adapter.claims(self.invariant.area):
+            self.result = InvariantResult(invariant_id, Outcome.NOT_CLAIMED)
             pytest.skip(f"not claimed: adapter {state.adapter.name!r} does not claim "
                         f"'{self.invariant.area.value}'")
+        expected = state.baseline.get(invariant_id)
+        started = time.perf_counter()
+        try:
+            self._run(state)
+        except InvariantViolation as error:
+            self.result = self._failure(state, error, expected)
+            self.result.duration_s = time.perf_counter() - started
+            if expected is not None:
+                pytest.xfail(f"baseline: {expected.reason} ({expected.link})")
+            raise
+        except Exception as error:
+            self.result = InvariantResult(invariant_id, Outcome.ERRORED, message=str(error))
+            raise
+        if state.store is not None:
+            state.store.forget(state.adapter.spec, invariant_id)
+        if expected is not None:
+            message = (f"{invariant_id} is listed in the baseline as expected to fail "
+                       f"({expected.reason}) but it passed: remove it from the baseline, "
+                       "so the list only shrinks")
+            self.result = InvariantResult(invariant_id, Outcome.UNEXPECTED_PASS,
+                                          message=message, baseline_reason=expected.reason,
+                                          baseline_link=expected.link)
+            raise BaselineError(message)
+        self.result = InvariantResult(invariant_id, Outcome.PASSED,
+                                      duration_s=time.perf_counter() - started)
+
+    def _run(self, state: SuiteState) -> None:
+        """Replay a stored counterexample first; generate only if it no longer fails."""
+        stored = None if state.store is None else state.store.load(state.adapter.spec,
+                                                                    self.invariant.id)
+        if stored is not None:
+            try:
+                run_snippet(stored)
+            except InvariantViolation as error:
+                if error.invariant_id == self.invariant.id:
+                    error.add_note(f"(replayed from {stored})")
+                    raise
+            except Exception:
+                pass
+            assert state.store is not None
+            state.store.forget(state.adapter.spec, self.invariant.id)
         run_check(self.check, self.invariant, state.adapter, state.settings)
+
+    def _failure(
+        self, state: SuiteState, error: InvariantViolation, expected: ExpectedFailure | None
+    ) -> InvariantResult:
+        steps = counterexample(error)
+        text = path = None
+        replayed = next((n for n in getattr(error, "__notes__", [])
+                         if str(n).startswith("(replayed from ")), None)
+        if replayed is not None:
+            path = Path(str(replayed)[len("(replayed from "):-1])
+            text = path.read_text(encoding="utf-8") if path.is_file() else None
+        elif steps and self.check.machine is not None:
+            text = snippet(state.adapter.spec, self.invariant.id, self.check.machine.__name__,
+                           steps)
+            if state.store is not None:
+                path = state.store.save(state.adapter.spec, self.invariant.id, text)
+        return InvariantResult(
+            self.invariant.id,
+            Outcome.EXPECTED_FAILURE if expected else Outcome.FAILED,
+            message=error.detail, counterexample=steps, snippet=text,
+            replay=replay_command(path) if path is not None else None,
+            baseline_reason=expected.reason if expected else None,
+            baseline_link=expected.link if expected else None,
+        )
 
     def repr_failure(
         self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None
     ) -> str | Any:
         error = excinfo.value
-        if isinstance(error, InvariantViolation | AdapterError | HarnessError):
-            return format_failure(self.invariant, self.config.stash[STATE], error)
+        if isinstance(error, InvariantViolation | AdapterError | HarnessError | BaselineError):
+            return format_failure(self.invariant, self.config.stash[STATE], error, self.result)
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
@@ -82,7 +158,7 @@ def counterexample(error: BaseException) -> list[str]:
     notes = [str(n) for n in getattr(error, "__notes__", [])]
     steps: list[str] = []
     for line in notes:
-        if line.startswith("Explanation:") or line.startswith("You can reproduce"):
+        if line.startswith(("Explanation:", "You can reproduce", "(replayed from")):
             break
         if line.startswith(("Falsifying", "Failing test case")):
             continue
@@ -90,17 +166,19 @@ def counterexample(error: BaseException) -> list[str]:
     return steps
 
 
-def format_failure(invariant: Invariant, state: SuiteState, error: BaseException) -> str:
+def format_failure(
+    invariant: Invariant, state: SuiteState, error: BaseException,
+    result: InvariantResult | None = None,
+) -> str:
     """The report of one failing invariant: what it requires, what broke it, and how."""
     if isinstance(error, InvariantViolation):
-        kind = "VIOLATED"
-        detail = error.detail
+        kind, detail = "VIOLATED", error.detail
+    elif isinstance(error, BaselineError):
+        kind, detail = "STALE BASELINE", str(error)
     elif isinstance(error, AdapterError):
-        kind = "ERROR (the adapter broke the contract)"
-        detail = str(error)
+        kind, detail = "ERROR (the adapter broke the contract)", str(error)
     else:
-        kind = "ERROR (a harness bug, not the adapter's fault)"
-        detail = str(error)
+        kind, detail = "ERROR (a harness bug, not the adapter's fault)", str(error)
     lines = [
         f"{invariant.id} [{invariant.level.value}, {invariant.area.value}] {kind}",
         f"  {invariant.title}",
@@ -111,7 +189,13 @@ def format_failure(invariant: Invariant, state: SuiteState, error: BaseException
         "",
         *("  " + line for line in detail.splitlines()),
     ]
-    steps = counterexample(error)
-    if steps:
-        lines += ["", "  shortest failing sequence:", *("    " + s for s in steps)]
+    if result is not None and result.snippet:
+        lines += ["", "  shortest failing sequence, as a runnable script:", "",
+                  *("    " + s for s in result.snippet.splitlines())]
+        if result.replay:
+            lines += ["", f"  replay: {result.replay}"]
+    else:
+        steps = counterexample(error)
+        if steps:
+            lines += ["", "  shortest failing sequence:", *("    " + s for s in steps)]
     return "\n".join(lines)

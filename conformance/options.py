@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 ORCHESTRATOR = "orchestrator"
+REPORT = "conformance_report"
+BASELINE = "conformance_baseline"
+FAILURES = "conformance_failures"
+
+DEFAULT_FAILURES = ".conformance/failures"
 
 
 def add_options(parser: pytest.Parser) -> None:
@@ -15,11 +22,46 @@ def add_options(parser: pytest.Parser) -> None:
              "'conformance.adapters' group, or a module exposing 'conformance_adapter' "
              "(also 'module:attribute'). Without named paths, only the suite runs.",
     )
-    parser.addini(ORCHESTRATOR, default="",
-                  help="default for --orchestrator (adapter name)")
+    group.addoption(
+        "--conformance-report", dest=REPORT, default=None, metavar="DIR",
+        help="write report.json, summary.md, badge-<area>.json and junit.xml to DIR",
+    )
+    group.addoption(
+        "--conformance-baseline", dest=BASELINE, default=None, metavar="FILE",
+        help="TOML file of [[expected_failure]] id/reason/link entries (strict: an "
+             "expected failure that passes fails the run)",
+    )
+    group.addoption(
+        "--conformance-failures", dest=FAILURES, default=None, metavar="DIR",
+        help=f"where failing counterexamples are stored and replayed first on the next "
+             f"run (default: {DEFAULT_FAILURES}; 'none' disables)",
+    )
+    parser.addini(ORCHESTRATOR, default="", help="default for --orchestrator (adapter name)")
+    parser.addini(BASELINE, default="", help="default for --conformance-baseline")
 
 
 def orchestrator_name(config: pytest.Config) -> str | None:
     """The adapter asked for on the command line, else in the ini file, else ``None``."""
     value = config.getoption(ORCHESTRATOR) or config.getini(ORCHESTRATOR)
     return str(value).strip() or None
+
+
+def report_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption(REPORT)
+    return Path(value) if value else None
+
+
+def baseline_file(config: pytest.Config) -> Path | None:
+    value = config.getoption(BASELINE) or config.getini(BASELINE)
+    if not value:
+        return None
+    path = Path(str(value))
+    return path if path.is_absolute() else config.rootpath / path
+
+
+def failures_dir(config: pytest.Config) -> Path | None:
+    value = config.getoption(FAILURES) or DEFAULT_FAILURES
+    if value == "none":
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else config.invocation_params.dir / path

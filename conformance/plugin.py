@@ -13,12 +13,15 @@ from __future__ import annotations
 import pytest
 
 from conformance import options
+from conformance.baseline import load_baseline
 from conformance.catalogue import load_catalogue
 from conformance.errors import ConformanceError
 from conformance.items import STATE, ConformanceSuite, SuiteState
 from conformance.loader import load_adapter
 from conformance.profiles import default_profile_name, register_profiles, suite_settings
 from conformance.registry import verify
+from conformance.replay import FailureStore
+from conformance.reporting.collector import ResultCollector
 
 register_profiles()
 
@@ -27,6 +30,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     options.add_options(parser)
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
     name = options.orchestrator_name(config)
     if name is None:
@@ -35,11 +39,20 @@ def pytest_configure(config: pytest.Config) -> None:
         catalogue = load_catalogue()
         checks = dict(verify(catalogue))
         adapter = load_adapter(name)
+        baseline_path = options.baseline_file(config)
+        baseline = {} if baseline_path is None else load_baseline(baseline_path, catalogue)
     except ConformanceError as error:
         raise pytest.UsageError(f"conformance: {error}") from error
     profile = config.getoption("hypothesis_profile", None) or default_profile_name()
-    config.stash[STATE] = SuiteState(adapter, catalogue, checks, suite_settings(profile),
-                                     profile)
+    failures = options.failures_dir(config)
+    config.stash[STATE] = SuiteState(
+        adapter, catalogue, checks, suite_settings(profile), profile, baseline,
+        None if failures is None else FailureStore(failures))
+    config.pluginmanager.register(ResultCollector(config), "conformance-results")
+    directory = options.report_dir(config)
+    if directory is not None and not config.option.xmlpath:
+        # pytest's own JUnit XML, carrying invariant ids and levels as properties.
+        config.option.xmlpath = str(directory / "junit.xml")
     for area in sorted({i.marker for i in catalogue}):
         config.addinivalue_line("markers", f"{area}: conformance invariants of that area")
     if config.args_source is not pytest.Config.ArgsSource.ARGS:

@@ -44,6 +44,9 @@ class Check:
     run: CheckFunction
     #: ``module.function`` of the check, for error messages.
     origin: str
+    #: The state machine a step check runs on (``None`` for other checks); replaying
+    #: a counterexample needs it.
+    machine: type | None = None
 
 
 _REGISTRY: dict[str, Check] = {}
@@ -59,14 +62,16 @@ def register(invariant_id: str) -> Callable[[CheckFunction], CheckFunction]:
     return decorate
 
 
-def add(invariant_id: str, function: CheckFunction, origin: str) -> None:
+def add(
+    invariant_id: str, function: CheckFunction, origin: str, machine: type | None = None
+) -> None:
     """Register ``function`` as the check of ``invariant_id`` (each id once)."""
     existing = _REGISTRY.get(invariant_id)
     if existing is not None and existing.origin != origin:
         raise CatalogueError(
             f"two checks register {invariant_id}: {existing.origin} and {origin}"
         )
-    _REGISTRY[invariant_id] = Check(invariant_id, function, origin)
+    _REGISTRY[invariant_id] = Check(invariant_id, function, origin, machine)
 
 
 def all_checks() -> Mapping[str, Check]:

@@ -9,13 +9,12 @@ orchestrator's point of view a Codex session is unobservable for an unbounded ti
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass
 
-from conformance.contract import BackendKind
+from conformance.contract import BackendKind, CodeEnum
 
 
-class FileAppears(str, enum.Enum):
+class FileAppears(CodeEnum):
     """When a fake backend first writes its native session file."""
 
     #: Only when the first turn completes (seed 002; Codex's notify-hook world).

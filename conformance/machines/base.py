@@ -25,6 +25,9 @@ from conformance.registry import RunContext, add
 
 StepCheck = Callable[[Harness], None]
 
+#: Step checks by invariant id, so a replay can enable exactly the failing one.
+STEP_CHECKS: dict[str, StepCheck] = {}
+
 _worlds = itertools.count(1)
 
 
@@ -69,15 +72,23 @@ def run_machine(
     ``state = ObservabilityMachine()``.
     """
     clock = HarnessClock()
-    bound = type(machine.__name__, (machine,), {
-        "context": context, "step_checks": tuple(checks), "clock": clock,
-        "__module__": machine.__module__,
-    })
+    bound = bind_machine(machine, context, checks, clock)
     clock.start()
     try:
         run_state_machine_as_test(bound, settings=context.settings)
     finally:
         clock.stop()
+
+
+def bind_machine(
+    machine: type[HarnessMachine], context: RunContext, checks: Sequence[StepCheck],
+    clock: HarnessClock,
+) -> type[HarnessMachine]:
+    """A subclass of ``machine`` bound to one run (its adapter, checks and clock)."""
+    return type(machine.__name__, (machine,), {
+        "context": context, "step_checks": tuple(checks), "clock": clock,
+        "__module__": machine.__module__,
+    })
 
 
 def step_check(
@@ -87,10 +98,12 @@ def step_check(
     ``machine`` after every step."""
 
     def decorate(function: StepCheck) -> StepCheck:
+        STEP_CHECKS[invariant_id] = function
+
         def run(context: RunContext) -> None:
             run_machine(machine, context, [function])
 
-        add(invariant_id, run, f"{function.__module__}.{function.__qualname__}")
+        add(invariant_id, run, f"{function.__module__}.{function.__qualname__}", machine)
         return function
 
     return decorate

@@ -6,6 +6,8 @@ get_session_data on a Codex session before its first-turn notification.
 
 from __future__ import annotations
 
+import contextlib
+
 from reference_impl.orchestrator import Agent, ReferenceOrchestrator
 from tests.known_bad._base import adapter_for
 
@@ -19,10 +21,8 @@ class EagerPoller(ReferenceOrchestrator):
         super()._on_tick(agent, now)
 
     def _poll_quietly(self, agent: Agent) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self._host(agent.backend).get_session_data(agent.session_id)
-        except Exception:
-            pass
 
 
 conformance_adapter = adapter_for(EagerPoller, "known-bad-obs-002")
