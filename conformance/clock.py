@@ -3,8 +3,8 @@
 The clock is built on freezegun, so an orchestrator that calls ``time.time()``,
 ``time.monotonic()`` or ``datetime.now()`` directly sees harness time, exactly as one
 that reads :meth:`HarnessClock.now`. ``time.perf_counter()`` alone stays real: it
-is for measuring durations, and Hypothesis needs it to budget its shrinking. An hour of agent time takes no real time at all,
-and a run never sleeps.
+is for measuring durations, and Hypothesis needs it to budget its shrinking. An hour
+of agent time takes no real time at all, and a run never sleeps.
 
 One freezer is started per test item (starting one walks every loaded module, which
 is too slow to do per Hypothesis example); each example rewinds it with
