@@ -155,14 +155,15 @@ class InvariantItem(pytest.Item):
 
 def counterexample(error: BaseException) -> list[str]:
     """The shortest failing step sequence Hypothesis attached to ``error``."""
-    notes = [str(n) for n in getattr(error, "__notes__", [])]
+    lines = [line for note in getattr(error, "__notes__", []) for line in
+             str(note).splitlines()]
     steps: list[str] = []
-    for line in notes:
+    for line in lines:
         if line.startswith(("Explanation:", "You can reproduce", "(replayed from")):
             break
-        if line.startswith(("Falsifying", "Failing test case")):
+        if line.startswith(("Falsifying", "Failing test case")) or not line.strip():
             continue
-        steps.extend(line.splitlines())
+        steps.append(line)
     return steps
 
 
