@@ -13,6 +13,31 @@ An orchestrator talks to backends only through the :class:`SessionHost` objects 
 ``world.backends``: ``start_session``, ``get_session_data``, ``list_sessions``,
 ``end_session``, ``send``, ``resume_session`` and ``subscribe`` for notifications.
 Everything here is plain data or a ``Protocol``: an adapter needs no base class.
+
+Multi-agent rollouts and their traces (seed 003, the ``trace`` capability):
+
+* A spawn without ``SpawnRequest.parent`` starts a *root* agent, and with it a
+  rollout; a spawn with a parent starts a *child* of that (running) agent, at any
+  depth. Every agent of a root's tree belongs to the root's rollout.
+* When a child's turn completes (its ``TURN_COMPLETE`` notification), the
+  orchestrator forwards the result to the parent: it calls ``send`` on the parent's
+  session with a prompt that contains the notification's
+  ``data["last-assistant-message"]`` verbatim (that is how the harness attributes
+  it). The send raises ``BackendError`` when the parent's process is gone, which may
+  be before the orchestrator was told of its exit: a parent "already gone".
+* Each rollout is one bundle directory ``world.trace_dir/<rollout_id>/`` (a
+  ``manifest.json`` naming the rollout and the root thread, an append-only
+  ``trace.jsonl``, payload files), in the format of :mod:`conformance.trace_format`
+  (schema version 1), created when the root is spawned. Children append to their
+  root's bundle, never to one of their own.
+* A thread id is the agent's native session id, the one ``start_session`` returned:
+  the root thread's id is the root's session id, and a resumed agent keeps its
+  thread. The harness maps threads to agents by it.
+* What is recorded: the spawn edge of every child, a message edge for every
+  ``send`` to a child, a result edge for every result delivered to a parent (only
+  after the send returned), a close edge for every ``close`` of a running child, a
+  ``thread_resumed`` for every ``resume`` of a child, a thread's end when its agent
+  ends, and ``rollout_ended`` when, and only when, the root ends.
 """
 
 from __future__ import annotations
@@ -79,7 +104,10 @@ class NotificationKind(CodeEnum):
     SESSION_UPDATE = "session_update"
     #: A raw model request/response exchange (``data["request"]``, ``data["response"]``).
     MODEL_EXCHANGE = "model_exchange"
-    #: An approval or cancellation event (``data["event"]``).
+    #: An approval or cancellation event (``data["event"]``). An ACP permission round
+    #: trip is two of them: ``{"type": "request_permission", "request": <ACP
+    #: RequestPermissionRequest>}`` then ``{"type": "request_permission_response",
+    #: "toolCallId": ..., "response": <ACP RequestPermissionResponse>}``.
     APPROVAL = "approval"
 
 
@@ -157,6 +185,12 @@ class Settings:
     first_turn_deadline: float = 300.0
     #: Session persistence (seed 001): one directory per session with every artifact.
     persist_session: bool = False
+    #: Canonical log (seed 004): copy embedded text resources of prompts into the log
+    #: (``ACP_LOG_EMBEDDED_CONTEXT=1``); off, only their URI and length are logged.
+    acp_log_embedded_context: bool = False
+    #: Canonical log (seed 004): prompt text is cut at this many characters
+    #: (``ACP_LOG_MAX_TEXT_CHARS``).
+    acp_log_max_text_chars: int = 16384
 
 
 @dataclass(frozen=True)
@@ -169,7 +203,8 @@ class World:
     home: Path
     #: The canonical log home (``ACP_HOME`` of seed 004).
     acp_home: Path
-    #: Where rollout-trace bundles go (seed 003).
+    #: Where rollout-trace bundles go (seed 003): ``trace_dir/<rollout_id>/``, one per
+    #: root agent (see the module docstring).
     trace_dir: Path
     #: The working directory agents run in.
     workspace: Path
@@ -184,12 +219,24 @@ class World:
 
 @dataclass(frozen=True)
 class SpawnRequest:
-    """A request to start one sub-agent."""
+    """A request to start one sub-agent.
+
+    ``prompt`` is the prompt's text. ``content`` is the same prompt as ACP content
+    blocks (``{"type": "text" | "resource_link" | "resource" | "image" | "audio", ...}``
+    dicts in the ``acp.schema`` wire format) when it carries more than text: resource
+    links, embedded resources, images, audio. Empty means one text block holding
+    ``prompt``. The backend is started with ``prompt``; ``content`` is what an ACP
+    client sent, and what the canonical log (seed 004) summarises.
+
+    ``parent`` is the agent id of the running agent that spawns this one; ``None``
+    starts a root agent and its rollout (see the module docstring).
+    """
 
     agent_id: str
     backend: BackendKind
     prompt: str
     parent: str | None = None
+    content: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -211,7 +258,17 @@ class Orchestrator(Protocol):
 
     def spawn(self, request: SpawnRequest) -> None:
         """Start a sub-agent: call ``start_session`` on its backend exactly once,
-        before returning."""
+        before returning.
+
+        The sub-agent's home is ``world.home / "agents" / agent_id`` (isolation area).
+        An ``agent_id`` that could escape that directory or cannot name one (empty,
+        ``.`` or ``..``, a path separator, an absolute path, NUL or control
+        characters, overlong, a reserved device name) MUST be refused before any
+        file, directory or backend session exists. The harness recognises a refusal
+        as a ``ValueError``: :class:`~conformance.errors.InvalidAgentId` (preferred;
+        its ``agent_id`` and non-empty ``rule`` are checked), or any other
+        ``ValueError`` whose message quotes ``repr(agent_id)`` and states the rule.
+        """
         ...
 
     def send(self, agent_id: str, prompt: str) -> None:

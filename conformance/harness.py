@@ -16,10 +16,10 @@ or a pass.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from conformance.clock import HarnessClock, since_start
 from conformance.contract import (
@@ -53,6 +53,8 @@ class AgentRecord:
     session: FakeSession
     #: Harness times at which the user asked to close it (close or shutdown).
     closes: list[float] = field(default_factory=list)
+    #: The prompt as ACP content blocks, when the spawn gave them (``SpawnRequest.content``).
+    content: tuple[Mapping[str, Any], ...] = ()
 
 
 class Harness:
@@ -76,8 +78,10 @@ class Harness:
             directory.mkdir(parents=True, exist_ok=True)
         self.calls = CallLog()
         self.scheduler = Scheduler(clock)
+        # root/tmp is the world's stand-in for /tmp: where an agent process puts
+        # scratch files when the orchestrator gives it no TMPDIR (isolation area).
         self.hosts: dict[BackendKind, FakeSessionHost] = make_backends(
-            clock, self.scheduler, self.calls, token)
+            clock, self.scheduler, self.calls, token, scratch_root=root / "tmp")
         self.world = World(
             root=root,
             home=directories["home"],
@@ -104,13 +108,17 @@ class Harness:
         prompt: str,
         profile: BackendProfile | None = None,
         parent: str | None = None,
+        content: Sequence[Mapping[str, Any]] = (),
     ) -> AgentRecord:
-        """Ask the orchestrator for a sub-agent; it must start exactly one session."""
+        """Ask the orchestrator for a sub-agent; it must start exactly one session.
+
+        ``content`` is the prompt as ACP content blocks (see ``SpawnRequest.content``).
+        """
         host = self.hosts[backend]
         host.prepare(agent_id, profile)
         before = set(host.sessions)
         self._mark("spawn", agent_id)
-        request = SpawnRequest(agent_id, backend, prompt, parent)
+        request = SpawnRequest(agent_id, backend, prompt, parent, content=tuple(content))
         try:
             self._call(f"spawn({agent_id!r}, {backend.value})",
                        lambda: self.orchestrator.spawn(request))
@@ -121,7 +129,8 @@ class Harness:
             raise AdapterError(
                 f"spawn({agent_id!r}, {backend.value}) must call {backend.value}.start_session "
                 f"exactly once before returning; it started {len(started)} sessions")
-        record = AgentRecord(agent_id, backend, started[0].profile, prompt, parent, started[0])
+        record = AgentRecord(agent_id, backend, started[0].profile, prompt, parent, started[0],
+                             content=request.content)
         self.agents[agent_id] = record
         return record
 
@@ -139,13 +148,19 @@ class Harness:
         self._mark("tick", None)
         self._call("tick()", self.orchestrator.tick)
 
-    def exit_process(self, agent_id: str, exit_code: int = 0) -> None:
-        """The agent's process exits on its own (a positive end signal)."""
+    def exit_process(
+        self, agent_id: str, exit_code: int = 0, *, noticed_after: float = 0.0
+    ) -> None:
+        """The agent's process exits on its own (a positive end signal).
+
+        ``noticed_after`` > 0 delays the exit notification by that many seconds: the
+        process is gone now, the orchestrator hears of it later (a crash not noticed yet).
+        """
         record = self.agents[agent_id]
         self._mark("exit_process", agent_id)
         self._call(f"exit of {agent_id!r} notification callback",
                    lambda: self.hosts[record.backend].exit_process(
-                       record.session.session_id, exit_code))
+                       record.session.session_id, exit_code, noticed_after=noticed_after))
 
     def close(self, agent_id: str) -> None:
         """The user closes the agent (a positive end signal)."""

@@ -48,7 +48,8 @@ def load_adapter(spec: str) -> LoadedAdapter:
 
 def validate(spec: str, target: Any) -> LoadedAdapter:
     """Check ``target`` against the adapter contract (calling it if it is a factory)."""
-    if callable(target) and not hasattr(target, "start"):
+    # A class is a factory too: its ``start`` is unbound, so it is never the adapter.
+    if isinstance(target, type) or (callable(target) and not hasattr(target, "start")):
         try:
             target = target()
         except Exception as error:

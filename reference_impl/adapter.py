@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from conformance.contract import Capability, World
+from reference_impl.canonical_log_component import CanonicalLogComponent
 from reference_impl.orchestrator import ReferenceOrchestrator
+from reference_impl.trace_component import TraceComponent
 
 __version__ = "0.1.0"
 
@@ -13,10 +15,15 @@ class ReferenceAdapter:
 
     name = "reference_impl"
     version = __version__
-    capabilities = frozenset({Capability.OBSERVABILITY})
+    capabilities = frozenset({Capability.OBSERVABILITY, Capability.TRACE,
+                              Capability.ISOLATION, Capability.PERSISTENCE,
+                              Capability.CANONICAL_LOG})
 
     def start(self, world: World) -> ReferenceOrchestrator:
-        return ReferenceOrchestrator(world)
+        return ReferenceOrchestrator(world, components=[
+            CanonicalLogComponent(world),
+            TraceComponent(world),
+        ])
 
 
 conformance_adapter = ReferenceAdapter()

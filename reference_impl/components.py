@@ -9,6 +9,8 @@ effort" rule, applied to every side channel).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from conformance.contract import Notification
@@ -35,5 +37,25 @@ class Component:
     def on_resume(self, agent: Agent) -> None:
         """After an ended session was resumed."""
 
+    def on_transcript(self, agent: Agent) -> None:
+        """When the orchestrator first learns the native session file
+        (``agent.transcript``)."""
+
+    def on_export(self, agent: Agent, destination: Path) -> None:
+        """After the agent's files were exported to ``destination``."""
+
     def on_shutdown(self) -> None:
         """Once, after every agent was ended."""
+
+    def deliver_result(
+        self, child: Agent, parent: Agent, message: str, deliver: Callable[[], None]
+    ) -> None:
+        """Around the delivery of a child's turn result to its parent (seed 003).
+
+        ``deliver`` sends ``message`` to the parent's backend session and raises
+        :class:`~conformance.errors.BackendError` when the parent's process is gone.
+        Call it once and let its error propagate; what comes after it returned
+        happened after a delivery that succeeded (the trace records the result edge
+        only then). The default just delivers. See :mod:`reference_impl.delivery`.
+        """
+        deliver()

@@ -6,6 +6,12 @@ Codex sessions are never polled before their first-turn notification, a not-foun
 never an end, only a process exit, close or shutdown ends a session, and a first turn
 that outlasts the deadline is reported suspected hung and kept.
 
+Two components are built in, because every orchestrator needs them (and every
+known-bad derived from this one keeps them): isolation (seed 000: agent-id validation,
+per-agent ``TMPDIR``, the main history, the audit log, export; see
+:mod:`reference_impl.isolation`) and session persistence (seed 001, off unless
+``world.settings.persist_session``; see :mod:`reference_impl.persistence`).
+
 The methods named ``_on_*`` and ``_poll`` are the seams the known-bad orchestrators
 in ``tests/known_bad/`` override to break exactly one invariant each.
 """
@@ -13,9 +19,10 @@ in ``tests/known_bad/`` override to break exactly one invariant each.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from conformance.contract import (
     BackendKind,
@@ -28,7 +35,10 @@ from conformance.contract import (
 )
 from conformance.errors import BackendError, SessionNotFound
 from reference_impl.components import Component
+from reference_impl.delivery import deliver_through
+from reference_impl.isolation import IsolationComponent, TempDirs, export_agent, validate_agent_id
 from reference_impl.observability import ObsEvent, ObsState, SessionTracker
+from reference_impl.persistence import PersistenceComponent, PersistenceConfig
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +59,29 @@ class Agent:
     prompt: str
     parent: str | None = None
     transcript: Path | None = None
+    #: The spawn prompt as ACP content blocks (``SpawnRequest.content``; may be empty).
+    content: tuple[Mapping[str, Any], ...] = ()
 
 
 class ReferenceOrchestrator:
     """See the module docstring."""
 
-    def __init__(self, world: World, components: Sequence[Component] = ()) -> None:
+    #: The built-in components (seam: known-bads swap in a broken subclass).
+    isolation_component_type: type[IsolationComponent] = IsolationComponent
+    persistence_component_type: type[PersistenceComponent] = PersistenceComponent
+
+    def __init__(self, world: World, components: Sequence[Component] = (), *,
+                 persistence: PersistenceConfig | None = None) -> None:
         self.world = world
         self.agents: dict[str, Agent] = {}
-        self.components: list[Component] = list(components)
+        #: Per-agent temporary directories (seed 000), handed to agents as TMPDIR.
+        self.temp_dirs = TempDirs(self.agent_home)
+        #: Session persistence (seed 001); ``world.settings.persist_session`` by default.
+        self.persistence = persistence or PersistenceConfig.from_settings(world.settings)
+        self.isolation = self.isolation_component_type(world, self.temp_dirs)
+        self.persisted = self.persistence_component_type(world, self.persistence)
+        # Built-ins first: isolation and persistence see each event before the others.
+        self.components: list[Component] = [self.isolation, self.persisted, *components]
         #: Errors components raised; they never reach an agent.
         self.component_errors: list[tuple[str, BaseException]] = []
         self._by_session: dict[tuple[BackendKind, str], Agent] = {}
@@ -67,17 +91,21 @@ class ReferenceOrchestrator:
     # -- the contract -----------------------------------------------------------------
 
     def spawn(self, request: SpawnRequest) -> None:
+        # Before anything exists: an id is a directory name (InvalidAgentId, a ValueError).
+        self._validate_agent_id(request.agent_id)
         if request.agent_id in self.agents:
             raise ValueError(f"agent {request.agent_id!r} already exists")
         home = self.agent_home(request.agent_id)
         home.mkdir(parents=True, exist_ok=True)
+        env = self.temp_dirs.environment(request.agent_id)
         host = self._host(request.backend)
-        session_id = host.start_session(prompt=request.prompt, home=home,
-                                        cwd=self.world.workspace)
+        session_id = host.start_session(prompt=request.prompt,
+                                        home=self._backend_home(request, home),
+                                        cwd=self.world.workspace, env=env)
         tracker = SessionTracker(request.backend, self.world.clock.now(),
                                  self.world.settings.first_turn_deadline)
         agent = Agent(request.agent_id, request.backend, home, session_id, tracker,
-                      request.prompt, request.parent)
+                      request.prompt, request.parent, content=request.content)
         self.agents[request.agent_id] = agent
         self._by_session[(request.backend, session_id)] = agent
         self._emit("on_spawn", lambda c: c.on_spawn(agent))
@@ -100,7 +128,10 @@ class ReferenceOrchestrator:
         self._end(self._agent(agent_id), "close")
 
     def export(self, agent_id: str, destination: Path) -> None:
-        raise NotImplementedError("export arrives with the isolation area")
+        """Copy this agent's home, and nothing else, to ``destination`` (seed 000)."""
+        agent = self._agent(agent_id)
+        target = export_agent(agent.home, destination)
+        self._emit("on_export", lambda c: c.on_export(agent, target))
 
     def tick(self) -> None:
         now = self.world.clock.now()
@@ -125,6 +156,14 @@ class ReferenceOrchestrator:
         """The sub-agent's own home (its ``CODEX_HOME``, or ``HOME`` for the others)."""
         return self.world.home / "agents" / agent_id
 
+    def _backend_home(self, request: SpawnRequest, home: Path) -> Path:
+        """The home the backend process gets (seam; always the agent's own home)."""
+        return home
+
+    def _validate_agent_id(self, agent_id: str) -> None:
+        """Refuse an id that could escape ``<home>/agents/`` (seam)."""
+        validate_agent_id(agent_id)
+
     # -- seams ---------------------------------------------------------------------------
 
     def _on_tick(self, agent: Agent, now: float) -> None:
@@ -142,8 +181,31 @@ class ReferenceOrchestrator:
         except SessionNotFound:
             self._on_not_found(agent)
             return
-        agent.transcript = data.path
+        self._found(agent, data.path)
         agent.tracker.fire(ObsEvent.FOUND)
+
+    def _found(self, agent: Agent, path: Path) -> None:
+        """The native session file is known: tell the components the first time."""
+        if agent.transcript != path:
+            agent.transcript = path
+            self._emit("on_transcript", lambda c: c.on_transcript(agent))
+
+    def _final_look(self, agent: Agent) -> None:
+        """Before ending: learn the session file if it may be looked up and is unknown.
+
+        Only with persistence on, which must adopt the rollout of a session that ended
+        between two ticks (``codex exec`` exits right after its turn). Never for Codex
+        before its first turn (seed 002); a not-found here means nothing.
+        """
+        if not self.persistence.enabled or agent.transcript is not None:
+            return
+        if not agent.tracker.may_poll():
+            return
+        try:
+            data = self._host(agent.backend).get_session_data(agent.session_id)
+        except SessionNotFound:
+            return
+        self._found(agent, data.path)
 
     def _on_not_found(self, agent: Agent) -> None:
         # "Not yet", never "ended": see reference_impl.observability.
@@ -156,8 +218,42 @@ class ReferenceOrchestrator:
         self._emit("on_notification", lambda c: c.on_notification(agent, note))
         if note.kind is NotificationKind.TURN_COMPLETE:
             self._on_turn_complete(agent, note)
+            if agent.parent is not None:
+                self._deliver_result(agent, note)
         elif note.kind is NotificationKind.PROCESS_EXITED:
             self._end(agent, "exit")
+
+    def _deliver_result(self, child: Agent, note: Notification) -> None:
+        """Forward a child's turn result to its parent's session (seed 003).
+
+        The message carries the turn's final assistant message verbatim. It is sent
+        through every component (:mod:`reference_impl.delivery`), so the trace records
+        the result edge only once the send returned. A parent known to have ended gets
+        nothing; one whose process is gone unnoticed makes the send fail, and that
+        failure is only logged: a failed send is not an end signal (seed 002).
+        """
+        parent = self.agents.get(child.parent) if child.parent is not None else None
+        final = note.data.get("last-assistant-message")
+        if parent is None or not isinstance(final, str):
+            return
+        if parent.tracker.state is ObsState.ENDED:
+            log.info("result of %s not delivered: its parent %s has ended", child.agent_id,
+                     parent.agent_id)
+            return
+        message = f"[result from {child.agent_id}] {final}"
+        host = self._host(parent.backend)
+
+        def send() -> None:
+            host.send(parent.session_id, message)
+
+        if not deliver_through(self.components, child, parent, message, send,
+                               self._component_failed):
+            log.info("result of %s not delivered: parent %s is already gone",
+                     child.agent_id, parent.agent_id)
+
+    def _component_failed(self, hook: str, error: Exception) -> None:
+        log.warning("component hook %s failed: %s", hook, error)
+        self.component_errors.append((hook, error))
 
     def _on_turn_complete(self, agent: Agent, note: Notification) -> None:
         event = (ObsEvent.TURN_NOTIFIED if agent.tracker.first_turn_done
@@ -168,6 +264,7 @@ class ReferenceOrchestrator:
         """End a session after a positive end signal (``exit``, ``close``, ``shutdown``)."""
         if agent.tracker.state is ObsState.ENDED:
             return
+        self._final_look(agent)
         agent.tracker.fire(ObsEvent.END_SIGNAL)
         self._host(agent.backend).end_session(agent.session_id)
         self._emit("on_end", lambda c: c.on_end(agent, reason))

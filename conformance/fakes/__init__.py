@@ -6,6 +6,8 @@ scheduler and one call record.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from conformance.clock import HarnessClock
 from conformance.contract import BackendKind
 from conformance.fakes.calls import Call, CallLog
@@ -45,11 +47,16 @@ _FORMATS: dict[BackendKind, type[NativeFormat]] = {
 
 
 def make_backends(
-    clock: HarnessClock, scheduler: Scheduler, calls: CallLog, world_token: str
+    clock: HarnessClock, scheduler: Scheduler, calls: CallLog, world_token: str,
+    scratch_root: Path | None = None,
 ) -> dict[BackendKind, FakeSessionHost]:
-    """One fake host per backend kind, sharing the world's clock, queue and record."""
+    """One fake host per backend kind, sharing the world's clock, queue and record.
+
+    ``scratch_root`` stands in for the system temporary directory of a process whose
+    environment names no ``TMPDIR``.
+    """
     return {
         kind: FakeSessionHost(fmt(), clock=clock, scheduler=scheduler, calls=calls,
-                              world_token=world_token)
+                              world_token=world_token, scratch_root=scratch_root)
         for kind, fmt in _FORMATS.items()
     }

@@ -44,6 +44,9 @@ class FakeTurn:
     script: TurnScript
     #: ``None`` while running or for a turn that hangs.
     completed_at: float | None = None
+    #: The session's process generation the turn belongs to: a turn of an ended
+    #: process never completes, and is not "in flight" after a resume.
+    generation: int = 0
 
 
 @dataclass
@@ -79,6 +82,14 @@ class FakeSession:
     vanished_at: float | None = None
     #: Bumped by end/resume so events scheduled for an earlier process are dropped.
     generation: int = 0
+    #: Every line this session's process wrote, with the resolved path it landed in
+    #: (native file, history, logs, scratch files): what the agent wrote, and where.
+    written: list[tuple[Path, str]] = field(default_factory=list)
+    #: The lines of the native session file, in the order they were written.
+    native_lines: list[str] = field(default_factory=list)
+    #: Where the process keeps scratch files (``$TMPDIR``, else the world's stand-in
+    #: for the system temporary directory); ``None`` when it writes none.
+    scratch_dir: Path | None = None
 
     @property
     def first_turn_complete(self) -> bool:
@@ -128,6 +139,7 @@ class FakeSessionHost:
         world_token: str = "world",
         profile: BackendProfile | None = None,
         responder: Responder = default_responder,
+        scratch_root: Path | None = None,
     ) -> None:
         self.format = fmt
         self.kind: BackendKind = fmt.kind
@@ -142,6 +154,9 @@ class FakeSessionHost:
         self._next_agent: str | None = None
         self._next_profile: BackendProfile | None = None
         self.delivered: list[Notification] = []
+        #: Stand-in for the system temporary directory, used by a process whose
+        #: environment names no ``TMPDIR`` (as a real CLI would fall back to /tmp).
+        self.scratch_root = scratch_root
 
     # -- harness side -------------------------------------------------------------
 
@@ -150,11 +165,23 @@ class FakeSessionHost:
         self._next_agent = agent_id
         self._next_profile = profile
 
-    def exit_process(self, session_id: str, exit_code: int = 0) -> None:
-        """Make the agent process exit now (a positive end signal for the orchestrator)."""
+    def peek_session_id(self) -> str:
+        """The session id the next ``start_session`` will return (for fault injection)."""
+        return self._new_session_id()
+
+    def exit_process(
+        self, session_id: str, exit_code: int = 0, *, noticed_after: float = 0.0
+    ) -> None:
+        """Make the agent process exit now (a positive end signal for the orchestrator).
+
+        With ``noticed_after`` > 0 the process is gone at once but its exit notification
+        reaches subscribers only that many seconds later (unless the session was ended
+        or resumed meanwhile): a crash the orchestrator has not noticed yet, during
+        which a ``send`` to the session fails (seed 003's "parent thread already gone").
+        """
         session = self.sessions[session_id]
         if session.alive:
-            self._exit(session, exit_code)
+            self._exit(session, exit_code, noticed_after)
 
     # -- the session-host operations ----------------------------------------------
 
@@ -172,12 +199,15 @@ class FakeSessionHost:
         )
         self._next_agent = None
         session.path = self.format.path(session)
+        tmpdir = session.env.get("TMPDIR")
+        session.scratch_dir = Path(tmpdir) if tmpdir else self.scratch_root
         self.sessions[session_id] = session
         self._record("start_session", session_id)
         turn = self._new_turn(session, prompt)
         session.buffer.extend(_dump(line) for line in self.format.opening_lines(session, turn))
         self._write_history(session, turn)
         self._log(session, f"session {session_id} started")
+        self._write_scratch(session, turn)
         if profile.file_appears is not FileAppears.FIRST_TURN_COMPLETE:
             gen = session.generation
             self.scheduler.after(
@@ -219,7 +249,10 @@ class FakeSessionHost:
             self._record("send", session_id, "BackendError")
             raise BackendError(f"{self.kind.value} session {session_id} has no running process")
         self._record("send", session_id)
-        busy = any(t.completed_at is None for t in session.turns)
+        # Only a turn of the current process can be running: one interrupted by an end
+        # or exit died with its process, and a resumed process takes prompts at once.
+        busy = any(t.completed_at is None and t.generation == session.generation
+                   for t in session.turns)
         turn = self._new_turn(session, prompt)
         self._write_history(session, turn)
         if busy:
@@ -233,6 +266,7 @@ class FakeSessionHost:
     def _begin(self, session: FakeSession, turn: FakeTurn) -> None:
         turn.started_at = self.clock.now()
         self._write(session, self.format.follow_up_lines(session, turn))
+        self._write_scratch(session, turn)
         self._schedule_turn(session, turn, first=False)
 
     def resume_session(self, session_id: str) -> None:
@@ -262,7 +296,7 @@ class FakeSessionHost:
         index = len(session.turns)
         script = self.responder(prompt, index, session.session_id)
         turn = FakeTurn(index, f"{session.session_id[:8]}-turn-{index}", prompt,
-                        self.clock.now(), script)
+                        self.clock.now(), script, generation=session.generation)
         session.turns.append(turn)
         return turn
 
@@ -277,6 +311,9 @@ class FakeSessionHost:
         for request, response in turn.script.exchanges:
             self.scheduler.at(start + duration / 2, self._bind_exchange(
                 session, gen, turn, request, response), "model exchange")
+        for event in turn.script.approvals:
+            self.scheduler.at(start + duration * 0.3, self._bind_approval(
+                session, gen, turn, event), "approval")
         if first and session.profile.hang_first_turn:
             return
         self.scheduler.at(start + duration, lambda: self._complete(session, gen, turn),
@@ -299,6 +336,15 @@ class FakeSessionHost:
             if session.generation == gen and session.alive:
                 self._notify(NotificationKind.MODEL_EXCHANGE, session, turn.turn_id,
                              {"request": dict(request), "response": dict(response)})
+        return emit
+
+    def _bind_approval(
+        self, session: FakeSession, gen: int, turn: FakeTurn, event: Mapping[str, Any],
+    ) -> Callable[[], None]:
+        def emit() -> None:
+            if session.generation == gen and session.alive:
+                self._notify(NotificationKind.APPROVAL, session, turn.turn_id,
+                             {"event": dict(event)})
         return emit
 
     def _complete(self, session: FakeSession, gen: int, turn: FakeTurn) -> None:
@@ -334,14 +380,24 @@ class FakeSessionHost:
         elif session.queued:
             self._begin(session, session.queued.pop(0))
 
-    def _exit(self, session: FakeSession, exit_code: int) -> None:
+    def _exit(self, session: FakeSession, exit_code: int, noticed_after: float = 0.0) -> None:
         session.queued.clear()
         session.alive = False
         session.exited_at = self.clock.now()
         session.exits.append(session.exited_at)
         session.generation += 1
         self._log(session, f"process exited with {exit_code}")
-        self._notify(NotificationKind.PROCESS_EXITED, session, None, {"exit_code": exit_code})
+        data = {"exit_code": exit_code}
+        if noticed_after <= 0:
+            self._notify(NotificationKind.PROCESS_EXITED, session, None, data)
+            return
+        gen = session.generation
+
+        def notice() -> None:
+            if session.generation == gen:
+                self._notify(NotificationKind.PROCESS_EXITED, session, None, data)
+
+        self.scheduler.after(noticed_after, notice, "exit noticed")
 
     def _materialize_if(self, session: FakeSession, gen: int) -> None:
         if session.generation == gen and session.materialized_at is None:
@@ -370,6 +426,14 @@ class FakeSessionHost:
             log_dir = session.home / "log"
             self._append_raw(session, log_dir / f"{self.kind.value}.log", [line])
 
+    def _write_scratch(self, session: FakeSession, turn: FakeTurn) -> None:
+        """A scratch buffer per turn, in the process's temporary directory (seed 000:
+        ephemeral files must end up under the agent's own directory)."""
+        if session.scratch_dir is None:
+            return
+        scratch = session.scratch_dir / f"{self.kind.value}-{session.session_id[:8]}"
+        self._append_raw(session, scratch / f"turn-{turn.index}.txt", [turn.script.thought])
+
     def _append_raw(self, session: FakeSession, path: Path, lines: list[str]) -> None:
         if not lines:
             return
@@ -379,6 +443,10 @@ class FakeSessionHost:
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("a", encoding="utf-8") as handle:
             handle.write("".join(line + "\n" for line in lines))
+        landed = path.resolve()
+        session.written.extend((landed, line) for line in lines)
+        if path == session.path:
+            session.native_lines.extend(lines)
 
     def _data(self, session: FakeSession) -> SessionData:
         with session.path.open("rb") as handle:

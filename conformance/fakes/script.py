@@ -26,6 +26,9 @@ class TurnScript:
     thought: str
     #: Raw model exchanges as ``(request, response)`` bodies.
     exchanges: tuple[tuple[Mapping[str, Any], Mapping[str, Any]], ...] = field(default=())
+    #: Approval (or cancellation) events, each sent as an ``APPROVAL`` notification
+    #: (``data["event"]``) early in the turn.
+    approvals: tuple[Mapping[str, Any], ...] = field(default=())
 
 
 #: ``(prompt, turn_index, session_id) -> TurnScript``

@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from typing import ClassVar
 
-from hypothesis import note
+from hypothesis import note, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, run_state_machine_as_test
 
 from conformance.clock import HarnessClock
@@ -75,7 +75,10 @@ def run_machine(
     bound = bind_machine(machine, context, checks, clock)
     clock.start()
     try:
-        run_state_machine_as_test(bound, settings=context.settings)
+        # One invariant per run: a second failure (say, found again at teardown) is
+        # the same violation, and must surface as one InvariantViolation, not a group.
+        run_state_machine_as_test(bound, settings=settings(context.settings,
+                                                           report_multiple_bugs=False))
     finally:
         clock.stop()
 

@@ -16,8 +16,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from .errors import TraceError
-from .reducer import reduce_bundle
+from conformance.trace_format.errors import TraceError
+from conformance.trace_format.reducer import reduce_bundle
+
 from .render import RENDERERS
 
 PROG = "rollout-trace"

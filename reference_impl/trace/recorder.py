@@ -47,7 +47,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from .bundle import (
+from conformance.trace_format.bundle import (
     MANIFEST_NAME,
     TRACE_NAME,
     Manifest,
@@ -56,8 +56,8 @@ from .bundle import (
     read_manifest,
     write_file_atomic,
 )
-from .errors import RecorderBrokenError, RecordingRefusedError, TraceError
-from .events import (
+from conformance.trace_format.errors import RecorderBrokenError, RecordingRefusedError, TraceError
+from conformance.trace_format.events import (
     DEFAULT_INLINE_LIMIT_BYTES,
     PAYLOADS_DIR,
     ROOT_AGENT_PATH,
@@ -89,7 +89,7 @@ from .events import (
     payload_ref_path,
     replace_bodies,
 )
-from .reducer import Commit, Reducer, TraceGraph, reduce_bundle
+from conformance.trace_format.reducer import Commit, Reducer, TraceGraph, reduce_bundle
 
 Clock = Callable[[], float]
 """Returns the current time in seconds since the Unix epoch, like :func:`time.time`."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from typing import Final
 
-from .events import BodyRef, InlineBody, ThreadOrigin
-from .reducer import Edge, EdgeKind, ThreadNode, TraceGraph, TurnNode
+from conformance.trace_format.events import BodyRef, InlineBody, ThreadOrigin
+from conformance.trace_format.reducer import Edge, EdgeKind, ThreadNode, TraceGraph, TurnNode
 
 _PREVIEW_CHARS: Final = 40
 _INDENT: Final = "  "

@@ -1,0 +1,155 @@
+"""State-machine steps per second of the observability machine against reference_impl.
+
+The machine runs in this process through the suite's own ``run_machine`` under one
+fixed settings object (the ``ci`` profile: derandomized, so every run executes the
+same steps), with every OBS step check enabled, exactly as certification runs it.
+The figure covers everything a step costs: Hypothesis drawing the rule and its
+arguments, the rule itself, the orchestrator's reaction, and the checks after it;
+world set-up and teardown per example are included too, since a run pays for them.
+
+Steps are counted without touching Hypothesis internals: Hypothesis runs the
+machine's ``@invariant`` once after the constructor and once after every rule, and
+``HarnessMachine.teardown`` runs it once more. A generated subclass re-declares the
+invariant to count those calls, minus the first of each example and the teardown's.
+The same machine with no checks enabled is measured alongside, to show what the
+checks cost.
+"""
+
+from __future__ import annotations
+
+import importlib
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import hypothesis
+from hypothesis.stateful import invariant
+
+from benchmarks.report import Section, Table, Target
+from conformance.catalogue import load_catalogue
+from conformance.contract import Capability
+from conformance.harness import Harness
+from conformance.loader import load_adapter
+from conformance.machines.base import HarnessMachine, StepCheck, run_machine
+from conformance.machines.observability import ObservabilityMachine
+from conformance.profiles import suite_settings
+from conformance.registry import RunContext, verify
+
+PROFILE = "ci"
+STEPS_MIN = 1000.0
+
+
+@dataclass
+class Counter:
+    examples: int = 0
+    steps: int = 0
+
+
+def counting(machine: type[HarnessMachine], counter: Counter) -> type[HarnessMachine]:
+    """``machine`` with its rule executions counted into ``counter`` (module docstring)."""
+
+    def __init__(self: Any) -> None:
+        machine.__init__(self)
+        self._bench_checks = 0
+        self._bench_teardown = False
+        counter.examples += 1
+
+    def invariants_hold(self: Any) -> None:
+        if not self._bench_teardown:
+            if self._bench_checks:
+                counter.steps += 1
+            self._bench_checks += 1
+        machine.invariants_hold(self)
+
+    def teardown(self: Any) -> None:
+        self._bench_teardown = True
+        machine.teardown(self)
+
+    namespace: dict[str, Any] = {
+        "__init__": __init__,
+        "invariants_hold": invariant()(invariants_hold),
+        "teardown": teardown,
+        "__module__": machine.__module__,
+    }
+    return type(machine.__name__, (machine,), namespace)
+
+
+def step_checks_of(area: Capability) -> list[StepCheck]:
+    """The step-check functions registered for every invariant of ``area``.
+
+    A check registered with ``@step_check`` records the ``module.function`` of the
+    step function as its origin; that is where they are found again.
+    """
+    catalogue = load_catalogue()
+    checks = verify(catalogue)
+    found: list[StepCheck] = []
+    for inv in catalogue.in_area(area):
+        module, _, name = checks[inv.id].origin.rpartition(".")
+        function: Callable[[Harness], None] = getattr(importlib.import_module(module), name)
+        found.append(function)
+    return found
+
+
+@dataclass(frozen=True)
+class Measurement:
+    label: str
+    checks: int
+    examples: int
+    steps: int
+    seconds: float
+
+    @property
+    def steps_per_second(self) -> float:
+        return self.steps / self.seconds if self.seconds else 0.0
+
+
+def measure(label: str, machine: type[HarnessMachine], checks: Sequence[StepCheck],
+            settings: hypothesis.settings) -> Measurement:
+    catalogue = load_catalogue()
+    some_invariant = catalogue.in_area(Capability.OBSERVABILITY)[0]
+    counter = Counter()
+    with tempfile.TemporaryDirectory(prefix="bench-steps-") as scratch:
+        context = RunContext(load_adapter("reference_impl"), some_invariant, settings,
+                             Path(scratch))
+        start = time.perf_counter()
+        run_machine(counting(machine, counter), context, checks)
+        seconds = time.perf_counter() - start
+    return Measurement(label, len(checks), counter.examples, counter.steps, seconds)
+
+
+def run() -> Section:
+    section = Section("steps", "State-machine steps per second (ObservabilityMachine)")
+    settings = suite_settings(PROFILE)
+    checks = step_checks_of(Capability.OBSERVABILITY)
+    # Warm-up: the first run imports the fakes and pays one-off costs.
+    measure("warm-up", ObservabilityMachine, checks,
+            hypothesis.settings(settings, max_examples=3))
+    results = [
+        measure("all OBS step checks", ObservabilityMachine, checks, settings),
+        measure("no checks (machine only)", ObservabilityMachine, [], settings),
+    ]
+    section.tables.append(Table(
+        f"In-process, {PROFILE} profile ({settings.max_examples} examples x up to "
+        f"{settings.stateful_step_count} steps), reference_impl",
+        ("run", "checks", "examples", "steps", "wall s", "steps/s", "steps/example"),
+        tuple((m.label, str(m.checks), str(m.examples), str(m.steps), f"{m.seconds:.2f}",
+               f"{m.steps_per_second:,.0f}",
+               f"{m.steps / m.examples:.1f}" if m.examples else "-") for m in results),
+    ))
+    section.targets.append(Target("state-machine steps per second (all checks)",
+                                  results[0].steps_per_second, STEPS_MIN, "steps/s", "min",
+                                  digits=0))
+    section.notes.append("a step = one rule execution; wall time includes rule drawing, "
+                         "world set-up/teardown per example and the step checks")
+    section.data = {
+        "profile": PROFILE,
+        "measurements": [
+            {"label": m.label, "checks": m.checks, "examples": m.examples, "steps": m.steps,
+             "seconds": m.seconds, "steps_per_second": m.steps_per_second}
+            for m in results
+        ],
+    }
+    return section

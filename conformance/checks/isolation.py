@@ -1,0 +1,260 @@
+"""Isolation invariants ISO-001..ISO-006 and ISO-008 (seed 000).
+
+What the suite expects on disk (the README's isolation section says it for adapter
+authors):
+
+* each sub-agent's home is ``<home>/agents/<agent_id>/``, and every file its process
+  writes (session files, ``history.jsonl``, ``log/``, temporary files: give it that
+  directory's ``tmp`` as ``TMPDIR``) lands there;
+* the main history ``<home>/history.jsonl`` holds, per invocation (a spawn or a
+  resume), a ``started`` and, once it ended, a ``finished`` entry: JSON objects with
+  ``"type": "subagent_invocation"`` (other lines are the main agent's own and are
+  ignored) and the fields of :data:`STARTED_FIELDS` / :data:`FINISHED_FIELDS`;
+* the audit log ``<home>/log/multi-agent.log`` holds JSON lines with ``event`` and
+  ``agent_id``: a ``spawn`` per agent, a ``finish`` per ended invocation, an
+  ``export`` per export.
+
+Each bad behaviour is attributed to one invariant: a file the agent's *process* wrote
+in the wrong place is ISO-001 only; ISO-002 and ISO-003 look at everything else
+(lines the fakes wrote where they belong are the agents' own, lines anyone else wrote
+are the orchestrator's).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from conformance import planting
+from conformance.errors import InvariantViolation
+from conformance.fakes.markers import INTERMEDIATE, KIND_NAMES
+from conformance.files import describe_difference, is_within, iter_files, read_lines
+from conformance.harness import Harness
+from conformance.machines.base import step_check
+from conformance.machines.isolation import IsolationMachine, agent_dir, record_of
+
+HISTORY = "history.jsonl"
+AUDIT_LOG = Path("log") / "multi-agent.log"
+ENTRY_TYPE = "subagent_invocation"
+#: Longest summary accepted in the main history ("short text summaries").
+SUMMARY_LIMIT = 200
+STARTED_FIELDS = ("agent_id", "event", "started_at", "status", "prompt_summary")
+FINISHED_FIELDS = (*STARTED_FIELDS, "finished_at", "output_summary")
+FINISH_STATUSES = frozenset({"succeeded", "failed", "closed"})
+
+
+def _agent_of(harness: Harness, path: Path) -> str | None:
+    for agent_id in harness.agents:
+        if is_within(path, agent_dir(harness, agent_id)):
+            return agent_id
+    return None
+
+
+def _relative(harness: Harness, path: Path) -> str:
+    try:
+        return str(path.relative_to(harness.root))
+    except ValueError:
+        return str(path)
+
+
+@step_check("ISO-001", IsolationMachine)
+def agent_writes_stay_home(harness: Harness) -> None:
+    for session in planting.sessions(harness):
+        if session.agent_id is None:
+            continue
+        own = agent_dir(harness, session.agent_id).resolve()
+        for path, _line in session.written:
+            if not is_within(path, own):
+                raise InvariantViolation("ISO-001", (
+                    f"{session.agent_id}'s {session.kind.value} process (session "
+                    f"{session.session_id}, home {_relative(harness, session.home)}, "
+                    f"TMPDIR {session.env.get('TMPDIR', 'unset')}) wrote "
+                    f"{_relative(harness, path)}, outside its own directory "
+                    f"{_relative(harness, own)}. Expected: the sub-agent's home is "
+                    f"<home>/agents/{session.agent_id}/ and its TMPDIR a directory inside "
+                    "it, so every session file, history, log and temporary file it "
+                    "writes lands there."))
+
+
+@step_check("ISO-002", IsolationMachine)
+def nothing_crosses_between_agents(harness: Harness) -> None:
+    for owner in harness.agents:
+        others_wrote = planting.written_lines(harness, exclude_agent=owner)
+        for path in iter_files(agent_dir(harness, owner)):
+            lines = planting.without(read_lines(path), others_wrote.get(path.resolve()))
+            for found in planting.markers_in(harness, path, lines):
+                if found.agent_id == owner:
+                    continue
+                raise InvariantViolation("ISO-002", (
+                    f"{_relative(harness, path)}, in {owner}'s directory, holds "
+                    f"{found.agent_id}'s {KIND_NAMES[found.kind]} (marker planted only in "
+                    f"{found.agent_id}'s conversation): {found.line[:160]!r}. Expected: "
+                    f"nothing from one agent's sessions or logs reaches another agent's "
+                    "directory (not in a prompt, a log or a copied file) unless the user "
+                    "exports it."))
+
+
+@step_check("ISO-003", IsolationMachine)
+def main_area_has_no_intermediate_output(harness: Harness) -> None:
+    fakes_wrote = planting.written_lines(harness)
+    home = harness.world.home
+    for path in iter_files(home):
+        if _agent_of(harness, path) is not None:
+            continue
+        lines = planting.without(read_lines(path), fakes_wrote.get(path.resolve()))
+        for found in planting.markers_in(harness, path, lines, kinds=INTERMEDIATE):
+            raise InvariantViolation("ISO-003", (
+                f"{_relative(harness, path)}, outside every sub-agent's directory, holds "
+                f"{found.agent_id}'s intermediate output (a streamed chunk, thought, plan "
+                f"or model exchange of its turn): {found.line[:160]!r}. Expected: the "
+                "main agent's history, sessions and logs record only that a sub-agent "
+                "was invoked (id, times, status, a prompt summary and a final-output "
+                "summary), never its token-level or intermediate output."))
+
+
+def _parse_time(value: Any) -> _dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=_dt.timezone.utc)
+
+
+def _entry_problems(entry: dict[str, Any]) -> list[str]:
+    event = entry.get("event")
+    required = FINISHED_FIELDS if event == "finished" else STARTED_FIELDS
+    problems = [f"no {name!r}" for name in required if name not in entry]
+    if problems:
+        return problems
+    started = _parse_time(entry["started_at"])
+    if started is None:
+        problems.append(f"started_at {entry['started_at']!r} is not an ISO 8601 time")
+    prompt = entry["prompt_summary"]
+    if not isinstance(prompt, str) or not prompt.strip() or len(prompt) > SUMMARY_LIMIT:
+        problems.append(f"prompt_summary must be a non-empty text of at most "
+                        f"{SUMMARY_LIMIT} characters, found {str(prompt)[:60]!r}")
+    if event == "started":
+        if entry["status"] != "running":
+            problems.append(f"status of a started entry must be 'running', "
+                            f"found {entry['status']!r}")
+        return problems
+    if entry["status"] not in FINISH_STATUSES:
+        problems.append(f"status must be one of {sorted(FINISH_STATUSES)}, found "
+                        f"{entry['status']!r}")
+    finished = _parse_time(entry["finished_at"])
+    if finished is None:
+        problems.append(f"finished_at {entry['finished_at']!r} is not an ISO 8601 time")
+    elif started is not None and finished < started:
+        problems.append("finished_at is before started_at")
+    output = entry["output_summary"]
+    if output is not None and (not isinstance(output, str) or len(output) > SUMMARY_LIMIT):
+        problems.append(f"output_summary must be null or a text of at most {SUMMARY_LIMIT} "
+                        f"characters, found {str(output)[:60]!r}")
+    duration = entry.get("duration_s")
+    if duration is not None and (not isinstance(duration, int | float) or duration < 0):
+        problems.append(f"duration_s must be null or a non-negative number, found "
+                        f"{duration!r}")
+    return problems
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    records = []
+    for line in read_lines(path):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(value, dict):
+            records.append(value)
+    return records
+
+
+@step_check("ISO-004", IsolationMachine)
+def main_history_records_each_invocation(harness: Harness) -> None:
+    path = harness.world.home / HISTORY
+    entries = [e for e in _json_lines(path) if e.get("type") == ENTRY_TYPE]
+    for agent_id, record in harness.agents.items():
+        session = record.session
+        lives = 1 + len(session.resumed_at)
+        ended = lives - (1 if session.alive else 0)
+        mine = [e for e in entries if e.get("agent_id") == agent_id]
+        events = [e.get("event") for e in mine]
+        expected = ["started", "finished"] * ended + (["started"] if session.alive else [])
+        what = (f"{agent_id} was invoked {lives} time(s) (a spawn"
+                f"{', then resumes' if lives > 1 else ''}), {ended} of them ended")
+        if events != expected:
+            raise InvariantViolation("ISO-004", (
+                f"{what}; the main history {HISTORY} holds its entries {events}. Expected "
+                f"{expected}: a 'started' entry per invocation and a 'finished' entry once "
+                f"it ended (JSON lines with \"type\": \"{ENTRY_TYPE}\")."))
+        for entry in mine:
+            problems = _entry_problems(entry)
+            if problems:
+                raise InvariantViolation("ISO-004", (
+                    f"{what}; its {entry.get('event')} entry in {HISTORY} is incomplete: "
+                    f"{'; '.join(problems)}. Entry: {json.dumps(entry)[:300]}. Expected "
+                    f"fields: {', '.join(FINISHED_FIELDS)} (finished entries), with "
+                    f"summaries of at most {SUMMARY_LIMIT} characters."))
+
+
+@step_check("ISO-005", IsolationMachine)
+def audit_log_records_coordination(harness: Harness) -> None:
+    path = harness.world.home / AUDIT_LOG
+    raw_lines = read_lines(path)
+    events = Counter((str(e.get("agent_id")), str(e.get("event"))) for e in _json_lines(path))
+    record = record_of(harness)
+    for agent_id, agent in harness.agents.items():
+        session = agent.session
+        ended = 1 + len(session.resumed_at) - (1 if session.alive else 0)
+        for event, needed in (("spawn", 1), ("finish", ended),
+                              ("export", record.exports_of(agent_id))):
+            if events[(agent_id, event)] < needed:
+                raise InvariantViolation("ISO-005", (
+                    f"the audit log {AUDIT_LOG} records {events[(agent_id, event)]} "
+                    f"'{event}' event(s) for {agent_id}; it had {needed}. Expected a JSON "
+                    "line with \"event\" and \"agent_id\" for every spawn, every finished "
+                    "invocation and every export."))
+    sub_logs = [(p, line.strip()) for a in harness.agents
+                for p in iter_files(agent_dir(harness, a) / "log")
+                for line in read_lines(p) if len(line.strip()) >= 20]
+    for audit_line in raw_lines:
+        for source, line in sub_logs:
+            if line in audit_line:
+                raise InvariantViolation("ISO-005", (
+                    f"the audit log {AUDIT_LOG} duplicates a line of the sub-agent log "
+                    f"{_relative(harness, source)}: {line[:160]!r}. Expected: the audit log "
+                    "records coordination events (spawn, finish, export, cleanup) and "
+                    "points at the agent's directory instead of copying its logs."))
+
+
+@step_check("ISO-006", IsolationMachine)
+def cleanup_touches_no_other_agent(harness: Harness) -> None:
+    for cleanup in record_of(harness).cleanups:
+        for other, before in cleanup.before.items():
+            after = cleanup.after.get(other, {})
+            if before != after:
+                raise InvariantViolation("ISO-006", (
+                    f"ending and cleaning up {cleanup.agent_id} ({cleanup.what} at "
+                    f"{harness.describe(cleanup.at)}) changed {other}'s files in "
+                    f"agents/{other}/: {describe_difference(before, after)}. Expected every "
+                    "other agent's files byte-identical: temporary directories are "
+                    "allocated per agent id and cleanup removes exactly the ended agent's "
+                    "(no prefix match, no glob, no shared directory)."))
+
+
+@step_check("ISO-008", IsolationMachine)
+def export_copies_exactly_one_agent(harness: Harness) -> None:
+    for export in record_of(harness).exports:
+        if export.exported != export.expected:
+            raise InvariantViolation("ISO-008", (
+                f"export({export.agent_id!r}) to {_relative(harness, export.destination)} at "
+                f"{harness.describe(export.at)} is not a copy of agents/{export.agent_id}/ "
+                f"({len(export.expected)} files): "
+                f"{describe_difference(export.expected, export.exported)}. Expected every "
+                "file of that agent's directory, byte-identical at the same relative "
+                "path, and nothing else (no other agent's files, no main history)."))

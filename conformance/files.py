@@ -1,0 +1,73 @@
+"""Looking at what is on disk: tree snapshots, file listings, line reads.
+
+The isolation and persistence checks compare directories before and after an
+operation and search files for planted markers. A snapshot maps each file's path
+(relative to the snapshot root) to its bytes, reading through links to files, so
+"byte-identical" and "a copy of" can be checked with one ``==`` and explained with
+:func:`describe_difference`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+Snapshot = dict[str, bytes]
+
+
+def iter_files(root: Path) -> Iterator[Path]:
+    """Every file under ``root`` (links to files included, directory links not
+    followed), in a stable order."""
+    if not root.is_dir():
+        return
+    for directory, dirs, files in os.walk(root):
+        dirs.sort()
+        for name in sorted(files):
+            yield Path(directory) / name
+
+
+def read_bytes(path: Path) -> bytes:
+    """The file's bytes; a dangling link or unreadable file reads as a description,
+    so it still differs from a real file."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        target = os.readlink(path) if path.is_symlink() else ""
+        return f"<unreadable: {type(error).__name__} {target}>".encode()
+
+
+def snapshot(root: Path) -> Snapshot:
+    """Relative path -> bytes, for every file under ``root``."""
+    return {p.relative_to(root).as_posix(): read_bytes(p) for p in iter_files(root)}
+
+
+def read_lines(path: Path) -> list[str]:
+    """The file's lines without line ends (decoded leniently); empty if unreadable."""
+    try:
+        return path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+
+
+def describe_difference(expected: Mapping[str, bytes], found: Mapping[str, bytes],
+                        limit: int = 5) -> str:
+    """What differs between two snapshots, in a few lines."""
+    missing = sorted(set(expected) - set(found))
+    extra = sorted(set(found) - set(expected))
+    changed = sorted(p for p in set(expected) & set(found) if expected[p] != found[p])
+    parts = []
+    for label, paths in (("missing", missing), ("extra", extra), ("changed", changed)):
+        if paths:
+            shown = ", ".join(paths[:limit]) + (" ..." if len(paths) > limit else "")
+            parts.append(f"{label}: {shown}")
+    return "; ".join(parts) or "no difference"
+
+
+def is_within(path: Path, directory: Path) -> bool:
+    """Whether ``path`` is ``directory`` or inside it (both taken as given)."""
+    try:
+        path.relative_to(directory)
+    except ValueError:
+        return False
+    return True

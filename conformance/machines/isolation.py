@@ -1,0 +1,166 @@
+"""The isolation state machine (seed 000): several sub-agents side by side, with
+markers in everything they say, closes, exits, resumes and exports.
+
+Agent ids are drawn so that one is a prefix of another (``planner`` and
+``planner-2``): cleanup by prefix or glob is the classic way to touch a neighbour's
+files. What a check needs beyond the harness (directory snapshots taken around a
+cleanup or an export) is kept in an :class:`IsolationRecord`, found with
+:func:`record_of`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import note
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, precondition, rule
+
+from conformance import planting
+from conformance.contract import Settings
+from conformance.fakes import profiles
+from conformance.fakes.profiles import BackendProfile, FileAppears
+from conformance.files import Snapshot, snapshot
+from conformance.harness import Harness
+from conformance.machines.base import HarnessMachine
+from conformance.strategies import FIRST_TURN_DEADLINE, advances
+
+MAX_AGENTS = 4
+#: Ordinary names first (shrinking moves towards them); prefixes of each other on purpose.
+NAMES = ("planner", "planner-2", "coder", "coder.fix")
+
+
+def isolation_profiles() -> st.SearchStrategy[BackendProfile]:
+    """Every backend and file moment, with turns short enough to complete within a
+    step or two: this area is about where output lands, so most worlds should have
+    some (observability explores the long and hung turns)."""
+    return st.one_of(
+        st.builds(profiles.codex, st.sampled_from(list(FileAppears)),
+                  turn_duration=st.sampled_from([4.2, 0.5]), hang_first_turn=st.booleans(),
+                  exit_after_first_turn=st.booleans()),
+        st.builds(profiles.claude, turn_duration=st.sampled_from([4.0, 0.5]),
+                  hang_first_turn=st.booleans(), exit_after_first_turn=st.booleans()),
+        st.builds(profiles.gemini, turn_duration=st.sampled_from([4.0, 0.5]),
+                  hang_first_turn=st.booleans(), exit_after_first_turn=st.booleans()),
+    )
+
+
+@dataclass(frozen=True)
+class Cleanup:
+    """The other agents' files just before and just after one agent was ended."""
+
+    agent_id: str
+    what: str
+    at: float
+    before: dict[str, Snapshot]
+    after: dict[str, Snapshot]
+
+
+@dataclass(frozen=True)
+class Export:
+    """What one export should have copied, and what it did copy."""
+
+    agent_id: str
+    destination: Path
+    at: float
+    expected: Snapshot
+    exported: Snapshot
+
+
+@dataclass
+class IsolationRecord:
+    cleanups: list[Cleanup] = field(default_factory=list)
+    exports: list[Export] = field(default_factory=list)
+
+    def exports_of(self, agent_id: str) -> int:
+        return sum(1 for e in self.exports if e.agent_id == agent_id)
+
+
+_RECORDS: weakref.WeakKeyDictionary[Harness, IsolationRecord] = weakref.WeakKeyDictionary()
+
+
+def record_of(harness: Harness) -> IsolationRecord:
+    """The isolation record of a world (empty if no isolation machine drives it)."""
+    return _RECORDS.setdefault(harness, IsolationRecord())
+
+
+def agent_dir(harness: Harness, agent_id: str) -> Path:
+    """Where seed 000 puts a sub-agent: ``<home>/agents/<agent_id>/``."""
+    return harness.world.home / "agents" / agent_id
+
+
+class IsolationMachine(HarnessMachine):
+    """Generates worlds of several agents whose outputs must never mix."""
+
+    agents = Bundle("agents")
+
+    def __init__(self) -> None:
+        super().__init__()
+        planting.plant(self.harness)
+        self.record = record_of(self.harness)
+
+    def world_settings(self) -> Settings:
+        return Settings(first_turn_deadline=FIRST_TURN_DEADLINE)
+
+    @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
+    @rule(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
+    def spawn(self, name: str, profile: BackendProfile) -> str:
+        # A new string object even when it equals the name drawn: Hypothesis prints a
+        # value identical to a bundle entry by that entry's name ("name=agents_0").
+        agent_id = (name.encode().decode() if name not in self.harness.agents
+                    else f"{name}-{len(self.harness.agents) + 1}")
+        text = planting.prompt(self.harness, agent_id, f"task for {agent_id}")
+        record = self.harness.spawn(agent_id, profile.kind, text, profile)
+        note(f"{agent_id}: {profile.kind.value} session {record.session.session_id}")
+        return agent_id
+
+    @rule(seconds=advances())
+    def advance(self, seconds: float) -> None:
+        self.harness.advance(seconds)
+
+    @rule()
+    def tick(self) -> None:
+        self.harness.tick()
+
+    @rule(agent=agents)
+    def follow_up(self, agent: str) -> None:
+        record = self.harness.agents[agent]
+        if record.session.alive and not self.harness.ended_positively(record, self.harness.now()):
+            self.harness.send(agent, planting.prompt(self.harness, agent, "continue"))
+
+    @rule(agent=agents)
+    def close(self, agent: str) -> None:
+        self._cleaning(agent, "close", lambda: self.harness.close(agent))
+
+    @rule(agent=agents)
+    def process_exits(self, agent: str) -> None:
+        if self.harness.agents[agent].session.alive:
+            self._cleaning(agent, "process exit", lambda: self.harness.exit_process(agent))
+
+    @rule(agent=agents)
+    def resume(self, agent: str) -> None:
+        if not self.harness.agents[agent].session.alive:
+            self.harness.resume(agent)
+
+    @rule(agent=agents)
+    def export(self, agent: str) -> None:
+        destination = (self.harness.root / "exports" /
+                       f"{agent}-{len(self.record.exports) + 1}")
+        expected = snapshot(agent_dir(self.harness, agent))
+        self.harness.export(agent, destination)
+        self.record.exports.append(Export(agent, destination, self.harness.now(), expected,
+                                          snapshot(destination)))
+        note(f"exported {agent} to {destination.name}")
+
+    def _others(self, agent: str) -> dict[str, Snapshot]:
+        return {other: snapshot(agent_dir(self.harness, other))
+                for other in self.harness.agents if other != agent}
+
+    def _cleaning(self, agent: str, what: str, action: Callable[[], None]) -> None:
+        before = self._others(agent)
+        action()
+        self.record.cleanups.append(Cleanup(agent, what, self.harness.now(), before,
+                                            self._others(agent)))

@@ -1,0 +1,183 @@
+"""The persistence state machines (seed 001): sessions with persistence on, some of
+whose session directories cannot be created; and the same world with it off.
+
+Fault injection: :meth:`PersistenceMachine.spawn_blocked` puts a regular file where
+the agent's session directory (``<agent home>/sessions/<session id>``) will be, before
+the spawn, so creating the directory fails the way it does on a read-only or full
+disk (``chmod`` cannot do it: the suite may run as root). The orchestrator must fall
+back, not crash; a crash is recorded in the world's :class:`PersistenceRecord` and
+reported by PER-007 alone, so the other invariants keep judging what they can.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import note
+from hypothesis.stateful import Bundle, multiple, precondition, rule
+
+from conformance import planting
+from conformance.contract import Settings
+from conformance.errors import AdapterError
+from conformance.fakes.host import FakeSession
+from conformance.fakes.profiles import BackendProfile
+from conformance.harness import AgentRecord, Harness
+from conformance.machines.base import HarnessMachine
+from conformance.machines.isolation import agent_dir
+from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
+
+MAX_AGENTS = 3
+BLOCKER = b"a file where the session directory should be\n"
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A session directory the harness made impossible to create."""
+
+    session_id: str
+    blocker: Path
+
+
+@dataclass
+class PersistenceRecord:
+    blocked: dict[str, Blocked] = field(default_factory=dict)
+    #: Operations that raised while a session directory was blocked.
+    crashes: list[str] = field(default_factory=list)
+    #: Per agent: how many times it was closed or shut down with a turn running.
+    cancellations: Counter[str] = field(default_factory=Counter)
+
+
+_RECORDS: weakref.WeakKeyDictionary[Harness, PersistenceRecord] = weakref.WeakKeyDictionary()
+
+
+def record_of(harness: Harness) -> PersistenceRecord:
+    return _RECORDS.setdefault(harness, PersistenceRecord())
+
+
+def session_dir(harness: Harness, record: AgentRecord) -> Path:
+    """Seed 001's ``sessions/<session_id>/``, in the agent's own home."""
+    return agent_dir(harness, record.agent_id) / "sessions" / record.session.session_id
+
+
+def in_flight(session: FakeSession) -> bool:
+    """Whether a turn of the current process is running (not completed, not queued)."""
+    return session.alive and any(
+        t.generation == session.generation and t.completed_at is None
+        and all(t is not q for q in session.queued)
+        for t in session.turns)
+
+
+class PersistenceMachine(HarnessMachine):
+    """Persistence on; some session directories cannot be created."""
+
+    agents = Bundle("agents")
+    persist = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        planting.plant(self.harness)
+        self.record = record_of(self.harness)
+        self._count = 0
+
+    def world_settings(self) -> Settings:
+        return Settings(first_turn_deadline=FIRST_TURN_DEADLINE,
+                        persist_session=self.persist)
+
+    def _next_id(self) -> str:
+        self._count += 1
+        return f"agent-{self._count}"
+
+    def _guarded(self, what: str, action: Callable[[], None]) -> bool:
+        """Run ``action``; with a blocked directory around, record a crash instead of
+        failing the run. True if it returned."""
+        try:
+            action()
+        except AdapterError as error:
+            if not self.record.blocked:
+                raise
+            self.record.crashes.append(f"{what}: {error}")
+            note(f"crashed: {what}: {error}")
+            return False
+        return True
+
+    def _spawn(self, agent_id: str, profile: BackendProfile) -> str | None:
+        text = planting.prompt(self.harness, agent_id, f"task for {agent_id}")
+        spawned = self._guarded(f"spawn({agent_id!r})", lambda: self._do_spawn(
+            agent_id, profile, text))
+        return agent_id if spawned else None
+
+    def _do_spawn(self, agent_id: str, profile: BackendProfile, text: str) -> None:
+        record = self.harness.spawn(agent_id, profile.kind, text, profile)
+        note(f"{agent_id}: {profile.kind.value} session {record.session.session_id}")
+
+    @precondition(lambda self: self._count < MAX_AGENTS)
+    @rule(target=agents, profile=backend_profiles())
+    def spawn(self, profile: BackendProfile) -> object:
+        agent_id = self._spawn(self._next_id(), profile)
+        return multiple() if agent_id is None else agent_id
+
+    @precondition(lambda self: self.persist and self._count < MAX_AGENTS)
+    @rule(target=agents, profile=backend_profiles())
+    def spawn_blocked(self, profile: BackendProfile) -> object:
+        agent_id = self._next_id()
+        session_id = self.harness.hosts[profile.kind].peek_session_id()
+        blocker = agent_dir(self.harness, agent_id) / "sessions" / session_id
+        blocker.parent.mkdir(parents=True, exist_ok=True)
+        blocker.write_bytes(BLOCKER)
+        self.record.blocked[agent_id] = Blocked(session_id, blocker)
+        note(f"{agent_id}: a file now sits at sessions/{session_id} (its session directory)")
+        spawned = self._spawn(agent_id, profile)
+        return multiple() if spawned is None else spawned
+
+    @rule(seconds=advances())
+    def advance(self, seconds: float) -> None:
+        self._guarded(f"advance({seconds:g})", lambda: self.harness.advance(seconds))
+
+    @rule()
+    def tick(self) -> None:
+        self._guarded("tick()", self.harness.tick)
+
+    @rule(agent=agents)
+    def follow_up(self, agent: str) -> None:
+        record = self.harness.agents[agent]
+        if record.session.alive and not self.harness.ended_positively(record, self.harness.now()):
+            text = planting.prompt(self.harness, agent, "continue")
+            self._guarded(f"send({agent!r})", lambda: self.harness.send(agent, text))
+
+    @rule(agent=agents)
+    def close(self, agent: str) -> None:
+        self._note_cancellation(agent)
+        self._guarded(f"close({agent!r})", lambda: self.harness.close(agent))
+
+    @rule(agent=agents)
+    def process_exits(self, agent: str) -> None:
+        if self.harness.agents[agent].session.alive:
+            self._guarded(f"exit of {agent}", lambda: self.harness.exit_process(agent))
+
+    @rule(agent=agents)
+    def resume(self, agent: str) -> None:
+        if not self.harness.agents[agent].session.alive:
+            self._guarded(f"resume({agent!r})", lambda: self.harness.resume(agent))
+
+    def teardown(self) -> None:
+        for agent in self.harness.agents:
+            self._note_cancellation(agent)
+        # Guarded here; the base teardown's own shutdown() is then a no-op.
+        self._guarded("shutdown()", self.harness.shutdown)
+        super().teardown()
+
+    def _note_cancellation(self, agent: str) -> None:
+        record = self.harness.agents[agent]
+        if in_flight(record.session) and not self.harness.ended_positively(
+                record, self.harness.now()):
+            self.record.cancellations[agent] += 1
+
+
+class PersistenceOffMachine(PersistenceMachine):
+    """The same worlds with persistence off (the default): nothing may change."""
+
+    persist = False

@@ -1,0 +1,132 @@
+"""``reference-orchestrator`` (``python -m reference_impl``): the reference
+orchestrator on a small scripted world, to see what it writes.
+
+    python -m reference_impl [--persist-session] [--debug-log PATH] [--root DIR]
+                             [--agent ID[:BACKEND]]... [--prompt TEXT]
+
+The world is the conformance suite's own: fake Codex, Claude Code and Gemini CLI
+backends writing their real native files, on a frozen clock, so a run takes no time
+and needs no network or API key. Each agent is spawned, its first turn runs, the
+monitor ticks, the agent is closed and the orchestrator shuts down; then every file
+left under the home is listed (links with their targets). ``--persist-session`` is
+the command-line form of the API setting ``PersistenceConfig(enabled=True)``
+(``Settings.persist_session`` in the harness). Exit status 0, or 2 for a bad
+argument (an agent id is refused before anything is created).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from conformance.clock import HarnessClock
+from conformance.contract import BackendKind, Capability, Settings, World
+from conformance.errors import InvalidAgentId
+from conformance.fakes.permissions import with_permissions
+from conformance.harness import Harness
+from reference_impl.isolation import validate_agent_id
+from reference_impl.orchestrator import ReferenceOrchestrator
+from reference_impl.persistence import SESSION_LOG, PersistenceConfig
+
+
+class _DemoAdapter:
+    """Starts the reference orchestrator with the command line's persistence config."""
+
+    name = "reference-orchestrator"
+    version = "demo"
+    capabilities = frozenset(Capability)
+
+    def __init__(self, persistence: PersistenceConfig) -> None:
+        self.persistence = persistence
+
+    def start(self, world: World) -> ReferenceOrchestrator:
+        return ReferenceOrchestrator(world, persistence=self.persistence)
+
+
+def _agent(text: str) -> tuple[str, BackendKind]:
+    agent_id, _, backend = text.partition(":")
+    try:
+        kind = BackendKind(backend or BackendKind.CODEX.value)
+    except ValueError:
+        choices = ", ".join(k.value for k in BackendKind)
+        raise argparse.ArgumentTypeError(
+            f"unknown backend {backend!r} (choose {choices})") from None
+    try:
+        validate_agent_id(agent_id)
+    except InvalidAgentId as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return agent_id, kind
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="reference-orchestrator",
+        description="Run the reference orchestrator on a scripted world of fake agents "
+                    "and list the files it leaves behind.")
+    p.add_argument("--persist-session", action="store_true",
+                   help="keep every artifact of a session in <agent home>/sessions/<id>/ "
+                        "(rollout moved and linked, session.log, session_oai_raw.log, "
+                        "session_meta.log)")
+    p.add_argument("--debug-log", default=SESSION_LOG, metavar="PATH",
+                   help="the session debug log; a relative path resolves inside the "
+                        "session directory (default: %(default)s)")
+    p.add_argument("--root", type=Path, default=None, metavar="DIR",
+                   help="where to build the world (default: a new temporary directory)")
+    p.add_argument("--agent", dest="agents", action="append", type=_agent,
+                   metavar="ID[:BACKEND]",
+                   help="an agent to run (repeatable; backend codex, claude or gemini; "
+                        "default: demo:codex)")
+    p.add_argument("--prompt", default="summarize the README", help="each agent's prompt")
+    return p
+
+
+def run(persistence: PersistenceConfig, root: Path, agents: Sequence[tuple[str, BackendKind]],
+        prompt: str) -> list[str]:
+    """Run the scripted world; return the files under its home, one line each."""
+    clock = HarnessClock()
+    clock.start()
+    try:
+        harness = Harness(_DemoAdapter(persistence), clock, root,
+                          settings=Settings(persist_session=persistence.enabled))
+        for host in harness.hosts.values():
+            host.responder = with_permissions()
+        for agent_id, kind in agents:
+            harness.spawn(agent_id, kind, prompt)
+        harness.advance(5.0)
+        harness.tick()
+        for agent_id, _ in agents:
+            harness.close(agent_id)
+        harness.shutdown()
+    finally:
+        clock.stop()
+    return listing(harness.world.home)
+
+
+def listing(home: Path) -> list[str]:
+    lines = []
+    for path in sorted(home.rglob("*")):
+        relative = path.relative_to(home.parent)
+        if path.is_symlink():
+            lines.append(f"{relative} -> {os.readlink(path)}")
+        elif path.is_file():
+            lines.append(str(relative))
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    root = args.root or Path(tempfile.mkdtemp(prefix="reference-orchestrator-"))
+    persistence = PersistenceConfig(enabled=args.persist_session, debug_log=args.debug_log)
+    files = run(persistence, root, args.agents or [("demo", BackendKind.CODEX)], args.prompt)
+    print(f"world: {root} (persistence {'on' if persistence.enabled else 'off'})")
+    for line in files:
+        print(f"  {line}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

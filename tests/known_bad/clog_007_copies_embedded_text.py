@@ -1,0 +1,20 @@
+"""CLOG-007: embedded context logging is always on, so the contents of every file
+attached to a prompt are copied into the store."""
+
+from __future__ import annotations
+
+from conformance.contract import World
+from reference_impl.canonical_log import CanonicalLog
+from reference_impl.canonical_log_component import CanonicalLogComponent
+from tests.known_bad._clog import clog_adapter
+
+VIOLATES = "CLOG-007"
+
+
+class CopiesEmbeddedText(CanonicalLogComponent):
+    def open_store(self, world: World) -> CanonicalLog:
+        return CanonicalLog(world.acp_home, max_text_chars=world.settings.acp_log_max_text_chars,
+                            embedded_context=True, env={}, fsync=False)
+
+
+conformance_adapter = clog_adapter("known-bad-clog-007", CopiesEmbeddedText)
