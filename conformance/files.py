@@ -18,13 +18,20 @@ Snapshot = dict[str, bytes]
 
 def iter_files(root: Path) -> Iterator[Path]:
     """Every file under ``root`` (links to files included, directory links not
-    followed), in a stable order."""
-    if not root.is_dir():
-        return
-    for directory, dirs, files in os.walk(root):
-        dirs.sort()
-        for name in sorted(files):
-            yield Path(directory) / name
+    followed), in a stable order. Checks walk the home after every step, so this
+    uses ``os.scandir`` directly."""
+    stack = [str(root)]
+    while stack:
+        try:
+            with os.scandir(stack.pop()) as listing:
+                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+            elif entry.is_file() or entry.is_symlink():
+                yield Path(entry.path)
 
 
 def read_bytes(path: Path) -> bytes:
@@ -65,9 +72,7 @@ def describe_difference(expected: Mapping[str, bytes], found: Mapping[str, bytes
 
 
 def is_within(path: Path, directory: Path) -> bool:
-    """Whether ``path`` is ``directory`` or inside it (both taken as given)."""
-    try:
-        path.relative_to(directory)
-    except ValueError:
-        return False
-    return True
+    """Whether ``path`` is ``directory`` or inside it (both taken as given, not
+    resolved). A string comparison: checks call it for every file after every step."""
+    text, base = str(path), str(directory)
+    return text == base or text.startswith(base.rstrip(os.sep) + os.sep)
