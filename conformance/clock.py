@@ -14,6 +14,7 @@ is too slow to do per Hypothesis example); each example rewinds it with
 from __future__ import annotations
 
 import datetime as _dt
+import sys
 import time
 from typing import Any
 
@@ -26,6 +27,22 @@ _REAL: dict[str, Any] = {"perf_counter": time.perf_counter,
 
 #: The instant every world starts at. A fixed, ordinary date keeps file names stable.
 EPOCH = _dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=_dt.timezone.utc)
+
+
+def _restore_perf_counters() -> None:
+    """Put the real ``perf_counter`` back wherever freezegun swapped it in.
+
+    That includes modules that imported it by name, such as pytest's own timing: with
+    the fake there, ``--durations`` and the session time would read harness time.
+    """
+    fakes = {name: getattr(time, name) for name in _REAL}
+    for module in list(sys.modules.values()):
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(namespace, dict):
+            continue
+        for name, fake in fakes.items():
+            if namespace.get(name) is fake and fake is not _REAL[name]:
+                namespace[name] = _REAL[name]
 
 
 def since_start(timestamp: float) -> float:
@@ -50,8 +67,7 @@ class HarnessClock:
             # Hypothesis budgets its shrinking with it (a frozen clock that jumps an
             # hour per step would make it give up at once). freezegun restores the
             # module attribute on stop.
-            time.perf_counter = _REAL["perf_counter"]
-            time.perf_counter_ns = _REAL["perf_counter_ns"]
+            _restore_perf_counters()
 
     def stop(self) -> None:
         """Unfreeze time. Idempotent."""
