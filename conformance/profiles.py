@@ -4,7 +4,8 @@ Select one with Hypothesis's own ``--hypothesis-profile``; without it a run uses
 ``ci`` when the ``CI`` environment variable is set and ``dev`` otherwise. ``ci`` is
 derandomized and keeps no example database, so the same code gives the same verdict
 on every machine and with any number of xdist workers. A profile the user already
-registered under one of these names is left as it is.
+registered under one of these names stays registered, but conformance runs apply the
+values below on top of it (Hypothesis itself registers a ``ci`` profile).
 
 Whatever the profile, conformance runs disable Hypothesis's per-example deadline and
 the "too slow" health check: a world writes real files, and speed is the
@@ -23,7 +24,7 @@ from hypothesis.errors import InvalidArgument
 #: What each profile changes; every profile also gets :data:`_COMMON`.
 PROFILES: dict[str, dict[str, Any]] = {
     "dev": {"max_examples": 30, "stateful_step_count": 20},
-    "ci": {"max_examples": 60, "stateful_step_count": 25, "derandomize": True,
+    "ci": {"max_examples": 100, "stateful_step_count": 50, "derandomize": True,
            "database": None},
     "thorough": {"max_examples": 1000, "stateful_step_count": 60},
 }
@@ -59,7 +60,9 @@ def suite_settings(profile: str | None = None, *, database_dir: str | None = Non
     """
     register_profiles()
     name = profile or default_profile_name()
-    base = settings.get_profile(name)
+    # Our values always apply on top of whatever is registered under the name:
+    # Hypothesis registers a "ci" profile of its own, which would otherwise win.
+    base = settings(settings.get_profile(name), **PROFILES.get(name, {}))
     extra: dict[str, Any] = {}
     if database_dir is not None and base.database is not None:
         extra["database"] = DirectoryBasedExampleDatabase(database_dir)
