@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, precondition, rule
+from hypothesis.stateful import Bundle, initialize, precondition, rule
 
 from conformance import planting
 from conformance.contract import Settings
@@ -104,6 +104,16 @@ class IsolationMachine(HarnessMachine):
 
     def world_settings(self) -> Settings:
         return Settings(first_turn_deadline=FIRST_TURN_DEADLINE)
+
+    # Every example starts with two agents: leaks between agents need two, and a
+    # derandomized run should not spend its budget on worlds with fewer.
+    @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
+    def first_spawn(self, name: str, profile: BackendProfile) -> str:
+        return self.spawn(name, profile)
+
+    @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
+    def second_spawn(self, name: str, profile: BackendProfile) -> str:
+        return self.spawn(name, profile)
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
     @rule(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())

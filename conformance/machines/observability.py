@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, precondition, rule
+from hypothesis.stateful import Bundle, initialize, precondition, rule
 
 from conformance.contract import Settings
 from conformance.fakes.profiles import BackendProfile
@@ -22,6 +22,12 @@ class ObservabilityMachine(HarnessMachine):
 
     def world_settings(self) -> Settings:
         return Settings(first_turn_deadline=FIRST_TURN_DEADLINE)
+
+    @initialize(target=agents, profile=backend_profiles())
+    def first_spawn(self, profile: BackendProfile) -> str:
+        """Every example starts with an agent, so no budget goes to empty worlds and a
+        derandomized run reaches the short stories where orchestrators go wrong."""
+        return self.spawn(profile)
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
     @rule(target=agents, profile=backend_profiles())
