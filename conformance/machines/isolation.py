@@ -109,15 +109,18 @@ class IsolationMachine(HarnessMachine):
     # derandomized run should not spend its budget on worlds with fewer.
     @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
     def first_spawn(self, name: str, profile: BackendProfile) -> str:
-        return self.spawn(name, profile)
+        return self._spawn(name, profile)
 
     @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
     def second_spawn(self, name: str, profile: BackendProfile) -> str:
-        return self.spawn(name, profile)
+        return self._spawn(name, profile)
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
     @rule(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
     def spawn(self, name: str, profile: BackendProfile) -> str:
+        return self._spawn(name, profile)
+
+    def _spawn(self, name: str, profile: BackendProfile) -> str:
         # A new string object even when it equals the name drawn: Hypothesis prints a
         # value identical to a bundle entry by that entry's name ("name=agents_0").
         agent_id = (name.encode().decode() if name not in self.harness.agents

@@ -27,11 +27,14 @@ class ObservabilityMachine(HarnessMachine):
     def first_spawn(self, profile: BackendProfile) -> str:
         """Every example starts with an agent, so no budget goes to empty worlds and a
         derandomized run reaches the short stories where orchestrators go wrong."""
-        return self.spawn(profile)
+        return self._spawn(profile)
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
     @rule(target=agents, profile=backend_profiles())
     def spawn(self, profile: BackendProfile) -> str:
+        return self._spawn(profile)
+
+    def _spawn(self, profile: BackendProfile) -> str:
         agent_id = f"agent-{len(self.harness.agents) + 1}"
         record = self.harness.spawn(agent_id, profile.kind, f"task for {agent_id}", profile)
         note(f"{agent_id}: {profile.kind.value} session {record.session.session_id} "
