@@ -1,7 +1,13 @@
 """``python -m benchmarks [--only NAME[,NAME]] [--thorough] [--json PATH]``.
 
 Runs the selected sections in order, prints a table per section and a summary of
-every target, and writes everything (raw figures included) as JSON. The exit status
+every target, and writes everything (raw figures included) as JSON.
+
+Each section runs in a fresh (spawned) process. Sections must not see each other's
+leftovers: imports, caches and lazily built validators of one section changed what
+another measured (a known-bad that a fresh process catches went uncaught after the
+canonical-log sections had run in the same process), and a certification run is a
+fresh process too. The exit status
 is 0 whatever the figures: a benchmark reports, it does not gate. It is 2 only for a
 bad command line and 1 if a section crashed, since then the report is incomplete.
 """
@@ -11,15 +17,17 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import multiprocessing
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from benchmarks import certification, index_latency, known_bad, log_append, machine_steps
 from benchmarks.measure import load_average, machine
 from benchmarks.report import Section, render_section, render_summary
+from benchmarks.sections import run_section, sections
 
 DEFAULT_JSON = Path(__file__).resolve().parent / "results" / "latest.json"
 
@@ -30,15 +38,11 @@ def _load_text(load: tuple[float, float, float] | None) -> str:
     return "load average " + " ".join(f"{x:.2f}" for x in load) + " (1/5/15 min)"
 
 
-def sections(thorough: bool) -> dict[str, Callable[[], Section]]:
-    """Every section by the name ``--only`` accepts, in the order they run."""
-    return {
-        "certification": lambda: certification.run(thorough=thorough),
-        "steps": machine_steps.run,
-        "log": log_append.run,
-        "index": index_latency.run,
-        "known-bad": known_bad.run,
-    }
+def run_isolated(name: str, thorough: bool) -> Section:
+    """Run one section in a fresh spawned process and return what it found."""
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        return pool.submit(run_section, name, thorough).result()
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -81,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"\nrunning {name}...", file=sys.stderr, flush=True)
         start = time.perf_counter()
         try:
-            section = available[name]()
+            section = run_isolated(name, args.thorough)
         except Exception:
             crashed[name] = traceback.format_exc()
             print(f"\n== {name} CRASHED ==\n{crashed[name]}", flush=True)
