@@ -50,6 +50,26 @@ class ObservabilityMachine(HarnessMachine):
         self.harness.tick()
 
     @rule(agent=agents)
+    def await_first_turn(self, agent: str) -> None:
+        """The user waits for an agent's first answer, then the monitor loop runs.
+
+        Time passes until the agent's first turn is over and its file is written
+        (as far as its backend does either), and one tick follows: the rhythm of a
+        real run, which ``advance`` and ``tick`` alone reach only by luck, and the one
+        story in which an orchestrator that misses the turn-complete notification
+        shows (OBS-003).
+        """
+        session = self.harness.agents[agent].session
+        profile = session.profile
+        settled = session.started_at + max(profile.turn_duration, profile.file_delay) + 0.5
+        wait = max(0.0, settled - self.harness.now())
+        if wait:
+            self.harness.advance(wait)
+        note(f"{agent}: waited {wait:g}s for its first turn "
+             f"({'completed' if session.first_turn_complete else 'not complete'})")
+        self.harness.tick()
+
+    @rule(agent=agents)
     def process_exits(self, agent: str) -> None:
         session = self.harness.agents[agent].session
         if session.alive:
