@@ -24,6 +24,7 @@ from conformance.loader import LoadedAdapter
 from conformance.registry import Check
 from conformance.replay import FailureStore, replay_command, run_snippet, snippet
 from conformance.reporting.outcomes import InvariantResult, Outcome
+from conformance.shared_runs import SharedRuns, machine_of
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,8 @@ class SuiteState:
     profile: str
     baseline: dict[str, ExpectedFailure] = field(default_factory=dict)
     store: FailureStore | None = None
+    #: Verdicts of step-checked invariants, decided by shared machine runs.
+    shared: SharedRuns | None = None
 
 
 STATE = pytest.StashKey[SuiteState]()
@@ -110,12 +113,22 @@ class InvariantItem(pytest.Item):
             except InvariantViolation as error:
                 if error.invariant_id == self.invariant.id:
                     error.add_note(f"(replayed from {stored})")
+                    if state.shared is not None:
+                        state.shared.decide(self.invariant.id, error)
                     raise
             except Exception:
                 pass
             assert state.store is not None
             state.store.forget(state.adapter.spec, self.invariant.id)
-        run_check(self.check, self.invariant, state.adapter, state.settings)
+        machine = machine_of(self.check)
+        if machine is None or state.shared is None:
+            run_check(self.check, self.invariant, state.adapter, state.settings)
+            return
+        # Step checks of one machine share its runs (see conformance.shared_runs):
+        # the first item of a machine decides its selected neighbours too.
+        members = [item.invariant for item in self.session.items
+                   if isinstance(item, InvariantItem) and machine_of(item.check) is machine]
+        state.shared.verdict(self.invariant, machine, members)
 
     def _failure(
         self, state: SuiteState, error: InvariantViolation, expected: ExpectedFailure | None

@@ -10,6 +10,8 @@ collected; name paths to run your own tests alongside it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from conformance import options
@@ -22,6 +24,7 @@ from conformance.profiles import default_profile_name, register_profiles, suite_
 from conformance.registry import verify
 from conformance.replay import FailureStore
 from conformance.reporting.collector import ResultCollector
+from conformance.shared_runs import SharedRuns
 
 register_profiles()
 
@@ -45,9 +48,10 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"conformance: {error}") from error
     profile = config.getoption("hypothesis_profile", None) or default_profile_name()
     failures = options.failures_dir(config)
+    settings = suite_settings(profile)
     config.stash[STATE] = SuiteState(
-        adapter, catalogue, checks, suite_settings(profile), profile, baseline,
-        None if failures is None else FailureStore(failures))
+        adapter, catalogue, checks, settings, profile, baseline,
+        None if failures is None else FailureStore(failures), SharedRuns(adapter, settings))
     config.pluginmanager.register(ResultCollector(config), "conformance-results")
     directory = options.report_dir(config)
     if directory is not None and not config.option.xmlpath:
@@ -58,6 +62,17 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # Suite only: the paths came from testpaths or the invocation directory.
         config.args = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Keep each state machine's invariants on one worker (see conformance.scheduling)."""
+    state = config.stash.get(STATE, None)
+    if state is None or config.getvalue("dist") != "load":
+        return None
+    from conformance.scheduling import MachineScopeScheduling, scopes
+
+    return MachineScopeScheduling(config, log, scopes(state.catalogue, state.checks))
 
 
 def pytest_report_header(config: pytest.Config) -> list[str] | None:
