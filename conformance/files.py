@@ -24,14 +24,20 @@ def iter_files(root: Path) -> Iterator[Path]:
     while stack:
         try:
             with os.scandir(stack.pop()) as listing:
-                entries = sorted(listing, key=lambda e: e.name, reverse=True)
+                entries = sorted(listing, key=lambda e: e.name)
         except OSError:
             continue
+        subdirectories = []
         for entry in entries:
             if entry.is_dir(follow_symlinks=False):
-                stack.append(entry.path)
-            elif entry.is_file() or entry.is_symlink():
+                subdirectories.append(entry.path)
+            elif not entry.is_dir():
+                # Files, links to files, dangling links and other non-directories;
+                # a link to a directory is neither listed nor followed.
                 yield Path(entry.path)
+        # Files of a directory first, then its subdirectories in name order: the
+        # order of a top-down ``os.walk`` with sorted names.
+        stack.extend(reversed(subdirectories))
 
 
 def read_bytes(path: Path) -> bytes:
