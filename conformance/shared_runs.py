@@ -59,10 +59,6 @@ class SharedRuns:
     #: How many machine runs this process made, for the record (tests read it).
     runs: int = 0
 
-    def forget(self, invariant_id: str) -> None:
-        """Drop a verdict (an item that decided its invariant by other means)."""
-        self.decided.pop(invariant_id, None)
-
     def decide(self, invariant_id: str, outcome: BaseException | None) -> None:
         """Record a verdict reached outside a shared run (a replayed counterexample)."""
         self.decided[invariant_id] = outcome
@@ -92,6 +88,7 @@ class SharedRuns:
         ids = [m.id for m in pending]
         scratch = Path(tempfile.mkdtemp(prefix=f"conformance-{machine.__name__}-"))
         self.runs += 1
+        outcome: BaseException | None = None
         try:
             run_machine(machine, RunContext(self.adapter, invariant, self.settings, scratch),
                         [STEP_CHECKS[i] for i in ids])
@@ -99,16 +96,12 @@ class SharedRuns:
             if error.invariant_id in ids:
                 self.decided[error.invariant_id] = error
                 return
-            unexpected = HarnessError(
+            outcome = HarnessError(
                 f"a run of {machine.__name__} checking {', '.join(ids)} raised a "
                 f"violation of {error.invariant_id}, which it was not checking: {error}")
-            for i in ids:
-                self.decided[i] = unexpected
         except Exception as error:
-            for i in ids:
-                self.decided[i] = error
-        else:
-            for i in ids:
-                self.decided[i] = None
+            outcome = error
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+        # Passed (None), or ended in an error every invariant of the run shares.
+        self.decided.update(dict.fromkeys(ids, outcome))

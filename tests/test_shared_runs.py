@@ -95,7 +95,7 @@ def test_a_verdict_reached_elsewhere_is_not_run_again() -> None:
     assert shared.runs == 0
 
 
-def test_an_error_decides_every_invariant_it_ran_with() -> None:
+def test_an_error_decides_every_invariant_it_ran_with(monkeypatch: pytest.MonkeyPatch) -> None:
     """A broken adapter breaks every invariant of the run; each item reports it."""
     members = observability()
     shared = SharedRuns(as_loaded("reference_impl"), SETTINGS)
@@ -104,14 +104,10 @@ def test_an_error_decides_every_invariant_it_ran_with() -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise broken
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr("conformance.shared_runs.run_machine", explode)
-    try:
-        for invariant in members:
-            with pytest.raises(AdapterError):
-                shared.verdict(invariant, ObservabilityMachine, members)
-    finally:
-        mp.undo()
+    monkeypatch.setattr("conformance.shared_runs.run_machine", explode)
+    for invariant in members:
+        with pytest.raises(AdapterError):
+            shared.verdict(invariant, ObservabilityMachine, members)
     assert shared.runs == 1
 
 
