@@ -29,14 +29,14 @@ import hypothesis
 from hypothesis.stateful import invariant
 
 from benchmarks.report import Section, Table, Target
+from conformance.areas.observability.machine import ObservabilityMachine
 from conformance.catalogue import load_catalogue
 from conformance.contract import Capability
 from conformance.harness import Harness
 from conformance.loader import load_adapter
-from conformance.machines.base import HarnessMachine, StepCheck, run_machine
-from conformance.machines.observability import ObservabilityMachine
 from conformance.profiles import suite_settings
 from conformance.registry import RunContext, verify
+from conformance.stateful import HarnessMachine, StepCheck, run_machine
 
 PROFILE = "ci"
 STEPS_MIN = 1000.0

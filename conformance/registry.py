@@ -75,11 +75,17 @@ def add(
 
 
 def all_checks() -> Mapping[str, Check]:
-    """Every registered check, after importing every module of ``conformance.checks``."""
-    import conformance.checks as package
+    """Every registered check, after importing the ``checks*`` modules of every area
+    package under :mod:`conformance.areas`."""
+    import conformance.areas as areas
 
-    for module in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{module.name}")
+    for area in pkgutil.iter_modules(areas.__path__):
+        if not area.ispkg:
+            continue
+        package = importlib.import_module(f"{areas.__name__}.{area.name}")
+        for module in pkgutil.iter_modules(package.__path__):
+            if module.name.startswith("checks"):
+                importlib.import_module(f"{package.__name__}.{module.name}")
     return dict(_REGISTRY)
 
 

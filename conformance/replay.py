@@ -60,8 +60,8 @@ def machine_for(adapter: str, invariant_id: str) -> type:
     """
     from conformance.api import as_loaded
     from conformance.catalogue import load_catalogue
-    from conformance.machines.base import STEP_CHECKS, bind_machine
     from conformance.registry import RunContext, verify
+    from conformance.stateful import STEP_CHECKS, bind_machine
 
     catalogue = load_catalogue()
     checks = verify(catalogue)

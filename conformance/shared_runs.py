@@ -33,8 +33,8 @@ import hypothesis
 from conformance.catalogue import Invariant
 from conformance.errors import HarnessError, InvariantViolation
 from conformance.loader import LoadedAdapter
-from conformance.machines.base import STEP_CHECKS, HarnessMachine, run_machine
 from conformance.registry import Check, RunContext
+from conformance.stateful import STEP_CHECKS, HarnessMachine, run_machine
 
 
 def machine_of(check: Check) -> type[HarnessMachine] | None:

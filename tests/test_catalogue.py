@@ -186,4 +186,4 @@ def test_a_check_naming_no_invariant_is_refused() -> None:
         verify(without)
     message = str(caught.value)
     assert "checks naming no invariant of the catalogue: " in message
-    assert "OBS-005 (conformance.checks.observability." in message
+    assert "OBS-005 (conformance.areas.observability.checks." in message

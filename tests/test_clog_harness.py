@@ -12,8 +12,19 @@ from typing import Any
 
 import pytest
 
-from conformance.acp_journal import Journal, Owed, logged_ident, unmatched, update_ident
-from conformance.acp_store import find_sessions, parse_log, read_index, sessions_by_key
+from conformance.areas.canonical_log.journal import (
+    Journal,
+    Owed,
+    logged_ident,
+    unmatched,
+    update_ident,
+)
+from conformance.areas.canonical_log.store import (
+    find_sessions,
+    parse_log,
+    read_index,
+    sessions_by_key,
+)
 from conformance.clock import HarnessClock
 from conformance.contract import BackendKind, SpawnRequest, World
 from conformance.fakes.permissions import with_permissions

@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 from acp import schema
 
+from conformance.areas.canonical_log.machine import EXTRAS, extra_block
 from conformance.fakes.markers import marker_responder
 from conformance.fakes.permissions import REQUEST, RESPONSE, with_permissions
 from conformance.fakes.script import default_responder
-from conformance.machines.canonical_log import EXTRAS, extra_block
 
 SESSION = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 

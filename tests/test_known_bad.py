@@ -40,9 +40,9 @@ from conformance.api import as_loaded
 from conformance.catalogue import Catalogue, load_catalogue
 from conformance.errors import CatalogueError
 from conformance.items import counterexample
-from conformance.machines.base import STEP_CHECKS, run_machine
 from conformance.profiles import suite_settings
 from conformance.registry import RunContext, all_checks
+from conformance.stateful import STEP_CHECKS, run_machine
 
 pytestmark = pytest.mark.slow
 

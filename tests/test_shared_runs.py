@@ -15,14 +15,14 @@ import pytest
 
 from conformance import InvariantViolation
 from conformance.api import as_loaded, run_check
+from conformance.areas.observability.machine import ObservabilityMachine
 from conformance.catalogue import Catalogue, Invariant, load_catalogue
 from conformance.errors import AdapterError
-from conformance.machines.base import HarnessMachine
-from conformance.machines.observability import ObservabilityMachine
 from conformance.profiles import suite_settings
 from conformance.registry import all_checks
 from conformance.scheduling import SUITE_PREFIX, MachineScopeScheduling, scopes
 from conformance.shared_runs import SharedRuns, machine_of
+from conformance.stateful import HarnessMachine
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conformance.areas.isolation.hostile_ids import HostileId, hostile_agent_ids
 from conformance.errors import InvalidAgentId
-from conformance.hostile_ids import HostileId, hostile_agent_ids
 from reference_impl.isolation import MAX_LENGTH, check_agent_id, validate_agent_id
 
 

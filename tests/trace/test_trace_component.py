@@ -1,6 +1,6 @@
 """The reference orchestrator's rollout trace, end to end through the harness.
 
-The state machine in ``conformance.machines.trace`` explores; these pin the
+The state machine in ``conformance.areas.trace.machine`` explores; these pin the
 behaviours seed 003 is about, each in one readable scenario: a child's end leaves the
 rollout running, a resume is ``thread_resumed``, a result is recorded only once it
 reached the parent (and never when the parent is already gone), and the delivery
@@ -17,6 +17,7 @@ import pytest
 
 import conformance.trace_format.events as format_events
 import reference_impl.trace.events as reference_events
+from conformance.areas.trace.observed import Life, Relationship, observe
 from conformance.clock import HarnessClock
 from conformance.contract import BackendKind
 from conformance.errors import BackendError
@@ -24,7 +25,6 @@ from conformance.fakes import profiles
 from conformance.harness import Harness
 from conformance.trace_format.errors import TraceFormatError
 from conformance.trace_format.scan import replay, scan_bundle
-from conformance.trace_observed import Life, Relationship, observe
 from reference_impl.adapter import conformance_adapter
 from reference_impl.components import Component
 from reference_impl.delivery import deliver_through

@@ -17,11 +17,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from conformance.areas.observability.machine import ObservabilityMachine
 from conformance.contract import AgentState, BackendKind
 from conformance.errors import InvariantViolation
 from conformance.harness import AgentRecord, Harness
-from conformance.machines.base import step_check
-from conformance.machines.observability import ObservabilityMachine
+from conformance.stateful import step_check
 
 
 @dataclass(frozen=True)

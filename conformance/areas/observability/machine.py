@@ -9,7 +9,7 @@ from hypothesis.stateful import Bundle, initialize, precondition, rule
 
 from conformance.contract import Settings
 from conformance.fakes.profiles import BackendProfile
-from conformance.machines.base import HarnessMachine
+from conformance.stateful import HarnessMachine
 from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
 
 MAX_AGENTS = 4

@@ -29,12 +29,12 @@ from pathlib import Path
 from typing import Any
 
 from conformance import planting
+from conformance.areas.isolation.machine import IsolationMachine, agent_dir, record_of
 from conformance.errors import InvariantViolation
 from conformance.fakes.markers import INTERMEDIATE, KIND_NAMES
 from conformance.files import describe_difference, is_within, iter_files, read_lines
 from conformance.harness import Harness
-from conformance.machines.base import step_check
-from conformance.machines.isolation import IsolationMachine, agent_dir, record_of
+from conformance.stateful import step_check
 
 HISTORY = "history.jsonl"
 AUDIT_LOG = Path("log") / "multi-agent.log"

@@ -20,20 +20,20 @@ from pathlib import Path
 from typing import Any
 
 from conformance import planting
-from conformance.contract import NotificationKind
-from conformance.errors import InvariantViolation
-from conformance.fakes.markers import MARKER_PATTERN, PROMPT
-from conformance.files import iter_files, read_lines
-from conformance.harness import AgentRecord, Harness
-from conformance.machines.base import step_check
-from conformance.machines.isolation import agent_dir
-from conformance.machines.persistence import (
+from conformance.areas.isolation.machine import agent_dir
+from conformance.areas.persistence.machine import (
     BLOCKER,
     PersistenceMachine,
     PersistenceOffMachine,
     record_of,
     session_dir,
 )
+from conformance.contract import NotificationKind
+from conformance.errors import InvariantViolation
+from conformance.fakes.markers import MARKER_PATTERN, PROMPT
+from conformance.files import iter_files, read_lines
+from conformance.harness import AgentRecord, Harness
+from conformance.stateful import step_check
 
 SESSION_LOG = "session.log"
 RAW_LOG = "session_oai_raw.log"

@@ -25,7 +25,7 @@ from conformance.fakes import profiles
 from conformance.fakes.profiles import BackendProfile, FileAppears
 from conformance.files import Snapshot, snapshot
 from conformance.harness import Harness
-from conformance.machines.base import HarnessMachine
+from conformance.stateful import HarnessMachine
 from conformance.strategies import FIRST_TURN_DEADLINE, advances
 
 MAX_AGENTS = 4

@@ -10,7 +10,7 @@ comes later), which is how a parent is "already gone" when a child's result is
 forwarded to it; ``parent_vanishes`` aims that fault at a child whose turn is in
 flight, since a random exit rarely lands there. Resumes re-attach closed or exited
 children. Preconditions keep a rule from being drawn when no agent fits it. The checks
-in :mod:`conformance.checks.trace` run after every step.
+in :mod:`conformance.areas.trace.checks` run after every step.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, multiple, precondition, rule
 
+from conformance.areas.trace.observed import Life, observe
 from conformance.fakes import profiles
 from conformance.fakes.profiles import BackendProfile
-from conformance.machines.base import HarnessMachine
-from conformance.trace_observed import Life, observe
+from conformance.stateful import HarnessMachine
 
 MAX_AGENTS = 4
 MAX_ROOTS = 2

@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from conformance.acp_store import LogLine, key_of
+from conformance.areas.canonical_log.store import LogLine, key_of
 from conformance.clock import since_start
 from conformance.contract import BackendKind, Notification, NotificationKind
 from conformance.fakes.host import FakeSessionHost

@@ -2,7 +2,7 @@
 
 The checks read what the orchestrator wrote under ``world.trace_dir`` through the
 format alone (:mod:`conformance.trace_format`), never through the orchestrator, and
-hold it against what the harness observed (:mod:`conformance.trace_observed`). A
+hold it against what the harness observed (:mod:`conformance.areas.trace.observed`). A
 thread id is the agent's native session id (see the contract).
 
 Each fault is attributed to exactly one invariant, so most checks read the lines
@@ -22,11 +22,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from conformance.areas.trace.machine import TraceMachine
+from conformance.areas.trace.observed import Life, Observed, Relationship, observe
 from conformance.clock import since_start
 from conformance.errors import InvariantViolation
 from conformance.harness import Harness
-from conformance.machines.base import step_check
-from conformance.machines.trace import TraceMachine
+from conformance.stateful import step_check
 from conformance.trace_format.bundle import MANIFEST_NAME, TRACE_NAME
 from conformance.trace_format.errors import (
     BundleError,
@@ -45,7 +46,6 @@ from conformance.trace_format.scan import (
     scan_bundle,
     stray_entries,
 )
-from conformance.trace_observed import Life, Observed, Relationship, observe
 
 #: Bundles whose rollout was seen ending while their root still ran (TRC-001's), per
 #: world: TRC-004 stops comparing them from then on.

@@ -1,7 +1,7 @@
 """ISO-007: hostile agent ids are refused, clearly, before anything exists (seed 000).
 
 Not a state machine: each example builds a fresh world, asks the orchestrator to
-spawn one agent under a hostile id (:mod:`conformance.hostile_ids`), and compares
+spawn one agent under a hostile id (:mod:`conformance.areas.isolation.hostile_ids`), and compares
 the whole world before and after.
 
 How the harness recognises a refusal (see ``Orchestrator.spawn``): ``spawn`` raises
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import hypothesis
 
+from conformance.areas.isolation.hostile_ids import HostileId, hostile_agent_ids
 from conformance.clock import HarnessClock
 from conformance.contract import BackendKind, SpawnRequest
 from conformance.errors import AdapterError, InvalidAgentId, InvariantViolation
 from conformance.harness import Harness
-from conformance.hostile_ids import HostileId, hostile_agent_ids
 from conformance.registry import RunContext, register
 from conformance.strategies import backend_kinds
 

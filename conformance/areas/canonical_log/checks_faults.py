@@ -27,13 +27,13 @@ from typing import Any
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from conformance.areas.canonical_log.machine import ADVANCES, EXTRAS, extra_block
 from conformance.clock import HarnessClock
 from conformance.contract import Adapter, BackendKind
 from conformance.errors import AdapterError, InvariantViolation
 from conformance.fakes.permissions import with_permissions
 from conformance.faults import corrupt_index, failing_writes, tear_last_lines
 from conformance.harness import Harness
-from conformance.machines.canonical_log import ADVANCES, EXTRAS, extra_block
 from conformance.registry import RunContext, register
 from conformance.scratch_env import scratch_user_env
 from conformance.strategies import backend_kinds

@@ -14,7 +14,7 @@ After every operation that returned, a worker reports to the parent, in one of t
 ways (see :class:`Report`):
 
 * ``OWED``: the canonical events the operation made owed (see
-  :mod:`conformance.acp_journal`). Checked once every worker has finished: each must
+  :mod:`conformance.areas.canonical_log.journal`). Checked once every worker has finished: each must
   be in the store, as many times as owed (order is CLOG-006's business).
 * ``SEEN``: the events of its sessions it can read in the store right now, through
   ``index.json``. Checked after the worker was killed: what was readable when an
@@ -43,8 +43,15 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any
 
-from conformance.acp_journal import Ident, Journal, Owed, logged_ident, show, unmatched
-from conformance.acp_store import StoredSession, find_sessions, read_index
+from conformance.areas.canonical_log.journal import (
+    Ident,
+    Journal,
+    Owed,
+    logged_ident,
+    show,
+    unmatched,
+)
+from conformance.areas.canonical_log.store import StoredSession, find_sessions, read_index
 from conformance.clock import HarnessClock
 from conformance.contract import Adapter, BackendKind
 from conformance.errors import AdapterError, InvariantViolation

@@ -1,7 +1,7 @@
 """Canonical-log invariants CLOG-001..CLOG-010 (seed 004): step checks on the store.
 
 Each check reads the files under ``world.acp_home`` after every step of a
-:class:`~conformance.machines.canonical_log.CanonicalLogMachine` and compares them
+:class:`~conformance.areas.canonical_log.machine.CanonicalLogMachine` and compares them
 with the world's journal (what the orchestrator owes). Every world of the machine
 lives in a scratch user environment of its own (``HOME`` and ``ACP_HOME`` pointed
 into the check's directory), so an orchestrator that writes to the default store is
@@ -9,7 +9,7 @@ caught, and can never touch the developer's own ``~/.acp``.
 
 Attribution, so a mistake fails one invariant only: the layout is checked strictly by
 CLOG-001 alone, every other check finds sessions wherever they are under
-``ACP_HOME`` (see :mod:`conformance.acp_store`); a session's events are read across
+``ACP_HOME`` (see :mod:`conformance.areas.canonical_log.store`); a session's events are read across
 every directory that claims its key, so a second global id is CLOG-003's, not a
 "missing event" of CLOG-006; lines that are not canonical events are CLOG-005's and
 skipped by the others; prompt summaries are matched to prompts by position, and each
@@ -25,8 +25,15 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from conformance.acp_journal import Journal, PromptSent, logged_ident, show
-from conformance.acp_store import (
+from conformance.areas.canonical_log.journal import Journal, PromptSent, logged_ident, show
+from conformance.areas.canonical_log.machine import (
+    CanonicalLogMachine,
+    CorruptIndexMachine,
+    EmbeddedContextMachine,
+    TextLimitMachine,
+    journal_of,
+)
+from conformance.areas.canonical_log.store import (
     BLOCK_TYPES,
     INDEX,
     KINDS,
@@ -45,15 +52,8 @@ from conformance.acp_store import (
 )
 from conformance.errors import InvariantViolation
 from conformance.harness import Harness
-from conformance.machines.base import step_check
-from conformance.machines.canonical_log import (
-    CanonicalLogMachine,
-    CorruptIndexMachine,
-    EmbeddedContextMachine,
-    TextLimitMachine,
-    journal_of,
-)
 from conformance.scratch_env import current
+from conformance.stateful import step_check
 
 # -- reading the store the way the checks need it ----------------------------------------
 

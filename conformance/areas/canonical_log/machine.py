@@ -8,7 +8,7 @@ hand out the same native session ids in the same order, so a spawn after a resta
 may reopen a backend session key the store already knows: exactly the situation in
 which a store must return the same global id (an editor reopening a thread).
 
-The :class:`~conformance.acp_journal.Journal` of each world records what the
+The :class:`~conformance.areas.canonical_log.journal.Journal` of each world records what the
 orchestrator owes its log; step checks find it with :func:`journal_of`.
 """
 
@@ -24,13 +24,13 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, precondition, rule
 
-from conformance.acp_journal import Journal
-from conformance.acp_store import key_of
+from conformance.areas.canonical_log.journal import Journal
+from conformance.areas.canonical_log.store import key_of
 from conformance.contract import BackendKind, Settings
 from conformance.fakes.permissions import with_permissions
 from conformance.harness import Harness
-from conformance.machines.base import HarnessMachine
 from conformance.scratch_env import scratch_user_env
+from conformance.stateful import HarnessMachine
 from conformance.strategies import backend_kinds
 
 MAX_AGENTS = 3

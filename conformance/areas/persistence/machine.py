@@ -21,13 +21,13 @@ from hypothesis import note
 from hypothesis.stateful import Bundle, multiple, precondition, rule
 
 from conformance import planting
+from conformance.areas.isolation.machine import agent_dir
 from conformance.contract import Settings
 from conformance.errors import AdapterError
 from conformance.fakes.host import FakeSession
 from conformance.fakes.profiles import BackendProfile
 from conformance.harness import AgentRecord, Harness
-from conformance.machines.base import HarnessMachine
-from conformance.machines.isolation import agent_dir
+from conformance.stateful import HarnessMachine
 from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
 
 MAX_AGENTS = 3

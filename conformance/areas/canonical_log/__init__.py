@@ -1,0 +1,1 @@
+"""The canonical-log area: its state machine, checks and model."""

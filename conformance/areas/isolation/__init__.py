@@ -1,0 +1,1 @@
+"""The isolation area: its state machine, checks and model."""

@@ -1,0 +1,1 @@
+"""The observability area: its state machine, checks and model."""

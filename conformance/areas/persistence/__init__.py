@@ -1,0 +1,1 @@
+"""The persistence area: its state machine, checks and model."""

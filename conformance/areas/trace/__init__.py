@@ -1,0 +1,1 @@
+"""The trace area: its state machine, checks and model."""

@@ -1,2 +1,0 @@
-"""Hypothesis state machines that drive an orchestrator through generated operation
-sequences, one machine per area, checking enabled invariants after every step."""
