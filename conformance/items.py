@@ -111,13 +111,21 @@ class InvariantItem(pytest.Item):
             try:
                 run_snippet(stored)
             except InvariantViolation as error:
-                if error.invariant_id == self.invariant.id:
-                    error.add_note(f"(replayed from {stored})")
-                    if state.shared is not None:
-                        state.shared.decide(self.invariant.id, error)
-                    raise
-            except Exception:
-                pass
+                if error.invariant_id != self.invariant.id:
+                    raise self._unreplayable(stored, error) from error
+                error.add_note(f"(replayed from {stored})")
+                if state.shared is not None:
+                    state.shared.decide(self.invariant.id, error)
+                raise
+            except AdapterError as error:
+                # The adapter broke the contract while replaying: that is its verdict.
+                if state.shared is not None:
+                    state.shared.decide(self.invariant.id, error)
+                raise
+            except Exception as error:
+                # Never read as "no longer reproduces": the file is kept, and says why.
+                raise self._unreplayable(stored, error) from error
+            # It ran to its end without a violation: the bug is gone.
             assert state.store is not None
             state.store.forget(state.adapter.spec, self.invariant.id)
         machine = machine_of(self.check)
@@ -129,6 +137,13 @@ class InvariantItem(pytest.Item):
         members = [item.invariant for item in self.session.items
                    if isinstance(item, InvariantItem) and machine_of(item.check) is machine]
         state.shared.verdict(self.invariant, machine, members)
+
+    def _unreplayable(self, stored: Path, error: BaseException) -> HarnessError:
+        return HarnessError(
+            f"the stored counterexample {stored} of {self.invariant.id} could not be "
+            f"replayed: {type(error).__name__}: {error}. It is kept, not taken as fixed: "
+            "run it with python to see the error, then delete it (or pass "
+            "--conformance-failures=none) to check the invariant afresh.")
 
     def _failure(
         self, state: SuiteState, error: InvariantViolation, expected: ExpectedFailure | None

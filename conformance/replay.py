@@ -48,7 +48,9 @@ __all__ = [
 _ACTIVE_CLOCKS: list[HarnessClock] = []
 _ACTIVE_DIRS: list[Path] = []
 
-_CODE_START = re.compile(r"^(state\b|[A-Za-z_]\w* = state\.)")
+#: The first line of a step: ``state.rule(...)``, ``x = state.rule(...)`` or a tuple
+#: assignment ``a, b = state.rule(...)`` (a rule returning ``multiple()``).
+_CODE_START = re.compile(r"^(state\b|[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*\s*=\s*state\.)")
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 

@@ -89,6 +89,19 @@ def test_stored_failure_is_tried_first_and_a_stale_one_is_forgotten(
     assert not reference.exists()
 
 
+def test_a_stored_failure_that_cannot_run_is_reported_and_kept(
+    pytester: pytest.Pytester,
+) -> None:
+    """A replay that errors is never taken as "no longer reproduces"."""
+    stored = pytester.path / ".conformance" / "failures" / "reference_impl" / "OBS-002.py"
+    stored.parent.mkdir(parents=True)
+    stored.write_text("raise NameError(\"name 'agents_0' is not defined\")\n")
+    result = pytester.runpytest("--orchestrator=reference_impl", *FAST, "-k", "OBS-002")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*stored counterexample*could not be replayed: NameError*"])
+    assert stored.exists()
+
+
 def test_baseline_expected_failure_does_not_fail_the_run(pytester: pytest.Pytester) -> None:
     pytester.makefile(".toml", baseline='[[expected_failure]]\nid = "OBS-002"\n'
                       'reason = "polls eagerly"\nlink = "https://example.invalid/1"\n')
