@@ -191,6 +191,9 @@ class Settings:
     #: Canonical log (seed 004): prompt text is cut at this many characters
     #: (``ACP_LOG_MAX_TEXT_CHARS``).
     acp_log_max_text_chars: int = 16384
+    #: Canonical log: the store promises durability (``ACP_LOG_FSYNC=1``): whatever it
+    #: wrote before an operation returned survives a power cut, not only a kill -9.
+    acp_log_fsync: bool = False
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from conformance.contract import (
     World,
 )
 from conformance.errors import AdapterError, ConformanceError
-from conformance.fakes import CallLog, FakeSession, FakeSessionHost, Scheduler, make_backends
+from conformance.fakes import Call, CallLog, FakeSession, FakeSessionHost, Scheduler, make_backends
 from conformance.fakes.profiles import BackendProfile
 
 T = TypeVar("T")
@@ -53,6 +53,8 @@ class AgentRecord:
     session: FakeSession
     #: Harness times at which the user asked to close it (close or shutdown).
     closes: list[float] = field(default_factory=list)
+    #: The same, as ``(time, timeline position)`` (see ``Harness.ended_positively``).
+    close_marks: list[tuple[float, float]] = field(default_factory=list)
     #: The prompt as ACP content blocks, when the spawn gave them (``SpawnRequest.content``).
     content: tuple[Mapping[str, Any], ...] = ()
 
@@ -97,6 +99,8 @@ class Harness:
         #: and what was gone (see :meth:`observe`).
         self.gone: dict[str, tuple[float, list[Path]]] = {}
         self.shut_down = False
+        #: The text of every follow-up the user sent, by its ``harness:send`` entry.
+        self.user_prompts: dict[int, str] = {}
         self.orchestrator = self._start(adapter)
 
     # -- operations -----------------------------------------------------------------
@@ -135,7 +139,8 @@ class Harness:
         return record
 
     def send(self, agent_id: str, prompt: str) -> None:
-        self._mark("send", agent_id)
+        mark = self._mark("send", agent_id)
+        self.user_prompts[mark.seq] = prompt
         self._call(f"send({agent_id!r})", lambda: self.orchestrator.send(agent_id, prompt))
 
     def advance(self, seconds: float) -> None:
@@ -164,8 +169,10 @@ class Harness:
 
     def close(self, agent_id: str) -> None:
         """The user closes the agent (a positive end signal)."""
-        self.agents[agent_id].closes.append(self.clock.now())
-        self._mark("close", agent_id)
+        mark = self._mark("close", agent_id)
+        record = self.agents[agent_id]
+        record.closes.append(mark.time)
+        record.close_marks.append((mark.time, float(mark.seq)))
         self._call(f"close({agent_id!r})", lambda: self.orchestrator.close(agent_id))
 
     def resume(self, agent_id: str) -> None:
@@ -182,10 +189,10 @@ class Harness:
         if self.shut_down:
             return
         self.shut_down = True
-        now = self.clock.now()
+        mark = self._mark("shutdown", None)
         for record in self.agents.values():
-            record.closes.append(now)
-        self._mark("shutdown", None)
+            record.closes.append(mark.time)
+            record.close_marks.append((mark.time, float(mark.seq)))
         self._call("shutdown()", self.orchestrator.shutdown)
 
     def dispose(self) -> None:
@@ -226,16 +233,22 @@ class Harness:
         return any(c.op == "harness:tick" and c.time >= timestamp and c.seq > seq
                    for c in self.calls.calls)
 
-    def ended_positively(self, record: AgentRecord, at: float) -> bool:
-        """Whether a positive end signal for this agent's current life came by ``at``.
+    def ended_positively(self, record: AgentRecord, at: float, seq: int | None = None) -> bool:
+        """Whether a positive end signal for this agent's current life came by ``at``
+        (and, when ``seq`` is given, by timeline entry ``seq``).
 
         Signals are a process exit, a close, or shutdown. A resume starts a new life:
-        an end signal from before it does not cover ending the resumed process.
+        an end signal from before it does not cover ending the resumed process, even
+        when both happened at the same instant (a close, then a resume, with no time
+        passing): events of one instant are ordered by their place in the timeline.
         """
         session = record.session
-        life_start = max([session.started_at, *[r for r in session.resumed_at if r <= at]])
-        signals = [*session.exits, *record.closes]
-        return any(life_start <= s <= at for s in signals)
+        point = (at, float("inf") if seq is None else float(seq))
+        lives = [mark for mark in session.life_marks if mark <= point] or [
+            (session.started_at, 0.0)]
+        start = max(lives)
+        return any(start < signal <= point
+                   for signal in (*session.exit_marks, *record.close_marks))
 
     def describe(self, timestamp: float) -> str:
         return f"t={since_start(timestamp):.2f}s"
@@ -257,8 +270,9 @@ class Harness:
                                f"which lacks the orchestrator methods: {', '.join(missing)}")
         return orchestrator
 
-    def _mark(self, op: str, agent_id: str | None) -> None:
-        self.calls.record(self.clock.now(), None, f"harness:{op}", None, agent_id=agent_id)
+    def _mark(self, op: str, agent_id: str | None) -> Call:
+        return self.calls.record(self.clock.now(), None, f"harness:{op}", None,
+                                 agent_id=agent_id)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         try:

@@ -21,6 +21,7 @@ from conformance.baseline import BaselineError, ExpectedFailure
 from conformance.catalogue import Catalogue, Invariant
 from conformance.errors import AdapterError, HarnessError, InvariantViolation
 from conformance.loader import LoadedAdapter
+from conformance.reduce import reduce_steps
 from conformance.registry import Check
 from conformance.replay import FailureStore, replay_command, run_snippet, snippet
 from conformance.reporting.outcomes import InvariantResult, Outcome
@@ -149,6 +150,10 @@ class InvariantItem(pytest.Item):
         self, state: SuiteState, error: InvariantViolation, expected: ExpectedFailure | None
     ) -> InvariantResult:
         steps = counterexample(error)
+        if steps and self.check.machine is not None and not _replayed(error):
+            # Cut to the steps that matter (see conformance.reduce).
+            steps = reduce_steps(state.adapter.spec, self.invariant.id,
+                                 self.check.machine.__name__, steps)
         text = path = None
         replayed = next((n for n in getattr(error, "__notes__", [])
                          if str(n).startswith("(replayed from ")), None)
@@ -179,6 +184,10 @@ class InvariantItem(pytest.Item):
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         return self.path, None, self.invariant.display_name
+
+
+def _replayed(error: BaseException) -> bool:
+    return any(str(n).startswith("(replayed from ") for n in getattr(error, "__notes__", []))
 
 
 def counterexample(error: BaseException) -> list[str]:

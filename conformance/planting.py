@@ -19,6 +19,7 @@ from conformance.fakes.markers import (
     MARKER_PATTERN,
     PROMPT,
     agent_token,
+    body_token,
     credential,
     marker,
     marker_responder,
@@ -31,14 +32,15 @@ def world_key(harness: Harness) -> str:
 
 
 def plant(harness: Harness) -> None:
-    """Make every backend of the world answer with markers and send a credential."""
-    key = credential(world_key(harness))
+    """Make every backend of the world answer with markers and send credentials."""
+    key, token = credential(world_key(harness)), body_token(world_key(harness))
     for kind, host in harness.hosts.items():
-        host.responder = marker_responder(kind, key)
+        host.responder = marker_responder(kind, key, token)
 
 
-def planted_credential(harness: Harness) -> str:
-    return credential(world_key(harness))
+def planted_credentials(harness: Harness) -> tuple[str, ...]:
+    """The world's planted API key and OAuth token."""
+    return credential(world_key(harness)), body_token(world_key(harness))
 
 
 def token_of(harness: Harness, agent_id: str) -> str:

@@ -108,6 +108,11 @@ def replay(steps: Callable[[], None]) -> None:
         release()
 
 
+def is_step_start(line: str) -> bool:
+    """Whether ``line`` begins a statement of a printed step sequence."""
+    return bool(_CODE_START.match(line))
+
+
 def snippet(adapter: str, invariant_id: str, machine_name: str, steps: list[str]) -> str:
     """A runnable script replaying ``steps`` (Hypothesis's printed sequence)."""
     body: list[str] = []

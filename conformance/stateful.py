@@ -18,6 +18,7 @@ from typing import ClassVar
 from hypothesis import note, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, run_state_machine_as_test
 
+from conformance import faults
 from conformance.clock import HarnessClock
 from conformance.contract import Settings
 from conformance.harness import Harness
@@ -29,6 +30,10 @@ StepCheck = Callable[[Harness], None]
 STEP_CHECKS: dict[str, StepCheck] = {}
 
 _worlds = itertools.count(1)
+
+#: The note :meth:`HarnessMachine.mark_step` leaves: it tells a replay's notes apart by
+#: step (see :mod:`conformance.reduce`).
+STEP_MARK = "\x1fconformance-step "
 
 
 class HarnessMachine(RuleBasedStateMachine):
@@ -54,12 +59,18 @@ class HarnessMachine(RuleBasedStateMachine):
         for check in self.step_checks:
             check(self.harness)
 
+    def mark_step(self, number: int) -> None:
+        """Leave a marker among the notes (not a rule: only replays call it)."""
+        note(f"{STEP_MARK}{number}")
+
     def teardown(self) -> None:
         try:
             self.harness.shutdown()
             note(f"shutdown at {self.harness.describe(self.harness.now())}")
             self.invariants_hold()
         finally:
+            # No fault outlives its world, whatever a machine forgot to stop.
+            faults.stop_all()
             self.harness.dispose()
 
 
@@ -80,6 +91,7 @@ def run_machine(
         run_state_machine_as_test(bound, settings=settings(context.settings,
                                                            report_multiple_bugs=False))
     finally:
+        faults.stop_all()
         clock.stop()
 
 

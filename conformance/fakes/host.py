@@ -25,10 +25,11 @@ from typing import Any, Protocol
 from conformance.clock import HarnessClock
 from conformance.contract import BackendKind, Notification, NotificationKind, SessionData
 from conformance.errors import BackendError, SessionNotFound
-from conformance.fakes.calls import CallLog
+from conformance.fakes.calls import Call, CallLog
 from conformance.fakes.profiles import BackendProfile, FileAppears, default_profile
 from conformance.fakes.scheduler import Scheduler
-from conformance.fakes.script import Responder, TurnScript, default_responder
+from conformance.fakes.script import Responder, TurnScript, default_responder, silent
+from conformance.faults.injection import exempt
 
 JsonLine = dict[str, Any]
 
@@ -75,6 +76,11 @@ class FakeSession:
     queued: list[FakeTurn] = field(default_factory=list)
     #: Every time the process exited (a resumed session can exit again).
     exits: list[float] = field(default_factory=list)
+    #: Where each life of the process starts and each exit falls in the world's
+    #: timeline, as ``(time, position)``: a position orders events of the same instant
+    #: (see :meth:`conformance.harness.Harness.ended_positively`).
+    life_marks: list[tuple[float, float]] = field(default_factory=list)
+    exit_marks: list[tuple[float, float]] = field(default_factory=list)
     first_turn_completed_at: float | None = None
     #: Harness time the first TURN_COMPLETE notification was delivered.
     first_notified_at: float | None = None
@@ -87,6 +93,11 @@ class FakeSession:
     written: list[tuple[Path, str]] = field(default_factory=list)
     #: The lines of the native session file, in the order they were written.
     native_lines: list[str] = field(default_factory=list)
+    #: Lines the process could not write, with where and why.
+    lost: list[tuple[Path, str, str]] = field(default_factory=list)
+    #: Reasons the next sends fail with although the process runs (a rate limit, a
+    #: prompt too long): see :meth:`FakeSessionHost.refuse_sends`.
+    refusals: list[str] = field(default_factory=list)
     #: Where the process keeps scratch files (``$TMPDIR``, else the world's stand-in
     #: for the system temporary directory); ``None`` when it writes none.
     scratch_dir: Path | None = None
@@ -183,6 +194,12 @@ class FakeSessionHost:
         if session.alive:
             self._exit(session, exit_code, noticed_after)
 
+    def refuse_sends(self, session_id: str, reason: str = "429 rate limited, retry later",
+                     count: int = 1) -> None:
+        """The next ``count`` sends to the session fail with ``BackendError`` although
+        its process runs: a send fails for other reasons than a process gone."""
+        self.sessions[session_id].refusals.extend([reason] * count)
+
     # -- the session-host operations ----------------------------------------------
 
     def start_session(
@@ -202,7 +219,8 @@ class FakeSessionHost:
         tmpdir = session.env.get("TMPDIR")
         session.scratch_dir = Path(tmpdir) if tmpdir else self.scratch_root
         self.sessions[session_id] = session
-        self._record("start_session", session_id)
+        started = self._record("start_session", session_id)
+        session.life_marks.append((now, float(started.seq)))
         turn = self._new_turn(session, prompt)
         session.buffer.extend(_dump(line) for line in self.format.opening_lines(session, turn))
         self._write_history(session, turn)
@@ -248,6 +266,11 @@ class FakeSessionHost:
         if not session.alive:
             self._record("send", session_id, "BackendError")
             raise BackendError(f"{self.kind.value} session {session_id} has no running process")
+        if session.refusals:
+            reason = session.refusals.pop(0)
+            self._record("send", session_id, "BackendError")
+            raise BackendError(f"{self.kind.value} session {session_id} refused the prompt: "
+                               f"{reason}")
         self._record("send", session_id)
         # Only a turn of the current process can be running: one interrupted by an end
         # or exit died with its process, and a resumed process takes prompts at once.
@@ -274,13 +297,14 @@ class FakeSessionHost:
         if session is None:
             self._record("resume_session", session_id, "SessionNotFound")
             raise SessionNotFound(self.kind.value, session_id)
-        self._record("resume_session", session_id)
+        call = self._record("resume_session", session_id)
         if not session.alive:
             session.alive = True
             session.generation += 1
             session.exited_at = None
             session.ended_at = None
             session.resumed_at.append(self.clock.now())
+            session.life_marks.append((call.time, float(call.seq)))
 
     def subscribe(self, callback: Callable[[Notification], None]) -> None:
         self._record("subscribe", None)
@@ -295,6 +319,8 @@ class FakeSessionHost:
     def _new_turn(self, session: FakeSession, prompt: str) -> FakeTurn:
         index = len(session.turns)
         script = self.responder(prompt, index, session.session_id)
+        if session.profile.empty_final:
+            script = silent(script)
         turn = FakeTurn(index, f"{session.session_id[:8]}-turn-{index}", prompt,
                         self.clock.now(), script, generation=session.generation)
         session.turns.append(turn)
@@ -354,7 +380,9 @@ class FakeSessionHost:
         turn.completed_at = now
         self._write(session, self.format.completion_lines(session, turn))
         self._log(session, f"turn {turn.turn_id} complete")
-        first = turn.index == 0
+        # The first turn to complete: turn 0, unless it died with its process (a close
+        # or an exit during it) and a resumed process completed a later one.
+        first = session.first_turn_completed_at is None
         if first:
             session.first_turn_completed_at = now
             # Claude Code and Gemini CLI write their file before the model answers,
@@ -381,10 +409,17 @@ class FakeSessionHost:
             self._begin(session, session.queued.pop(0))
 
     def _exit(self, session: FakeSession, exit_code: int, noticed_after: float = 0.0) -> None:
+        if session.materialized_at is None and (
+                session.profile.file_appears is not FileAppears.FIRST_TURN_COMPLETE):
+            # A process that exits in order flushes the rollout it was going to write
+            # (only seed 002's Codex writes none before its first turn completes).
+            self._materialize(session)
         session.queued.clear()
         session.alive = False
         session.exited_at = self.clock.now()
         session.exits.append(session.exited_at)
+        # After every entry recorded so far, before the next.
+        session.exit_marks.append((session.exited_at, len(self.calls.calls) + 0.5))
         session.generation += 1
         self._log(session, f"process exited with {exit_code}")
         data = {"exit_code": exit_code}
@@ -439,14 +474,24 @@ class FakeSessionHost:
             return
         if session.vanished_at is None and not (session.home.is_dir() and session.cwd.is_dir()):
             session.vanished_at = self.clock.now()
-        # Like the real CLIs, create missing parents rather than lose a line.
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as handle:
-            handle.write("".join(line + "\n" for line in lines))
+        if path == session.path:
+            # What the backend wrote to its rollout, whether or not it could: a line
+            # lost on the way (a link the orchestrator broke) is missing from the file.
+            session.native_lines.extend(lines)
+        # Like the real CLIs, create missing parents rather than lose a line. The
+        # agent's own writes pass the harness's faults: those test the orchestrator.
+        try:
+            with exempt():
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write("".join(line + "\n" for line in lines))
+        except OSError as error:
+            # A CLI logs the failed append and goes on (say, through a dangling link
+            # into a directory someone removed); the lines are lost.
+            session.lost.extend((path, line, error.strerror or str(error)) for line in lines)
+            return
         landed = path.resolve()
         session.written.extend((landed, line) for line in lines)
-        if path == session.path:
-            session.native_lines.extend(lines)
 
     def _data(self, session: FakeSession) -> SessionData:
         with session.path.open("rb") as handle:
@@ -469,8 +514,8 @@ class FakeSessionHost:
         for callback in list(self._subscribers):
             callback(note)
 
-    def _record(self, op: str, session_id: str | None, outcome: str = "ok") -> None:
-        self.calls.record(self.clock.now(), self.kind, op, session_id, outcome)
+    def _record(self, op: str, session_id: str | None, outcome: str = "ok") -> Call:
+        return self.calls.record(self.clock.now(), self.kind, op, session_id, outcome)
 
 
 def _dump(line: JsonLine | str) -> str:

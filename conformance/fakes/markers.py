@@ -11,8 +11,9 @@ ASCII, so no JSON or log escaping can hide them.
 Every turn also asks for one permission (an ``APPROVAL`` notification pair, see
 :mod:`conformance.fakes.permissions`). The model exchanges carry a planted credential
 the way each real CLI sends its key (Codex: ``Authorization: Bearer``; Claude Code:
-``x-api-key``; Gemini CLI: ``x-goog-api-key`` and ``?key=``), so a raw log that keeps
-any of them is caught.
+``x-api-key``; Gemini CLI: ``x-goog-api-key`` and ``?key=``), and the key and a planted
+OAuth token in request-body fields (:func:`_body_credentials`), so a raw log that
+keeps any of them is caught.
 """
 
 from __future__ import annotations
@@ -56,6 +57,23 @@ def credential(world: str) -> str:
     return "sk-planted-" + hashlib.sha256(f"{world}\0credential".encode()).hexdigest()[:32]
 
 
+def body_token(world: str) -> str:
+    """The world's planted OAuth token, sent in request bodies: not shaped like an API
+    key, so only a redactor that knows credential field names removes it."""
+    return "rt-planted-" + hashlib.sha256(f"{world}\0token".encode()).hexdigest()[:24]
+
+
+def _body_credentials(kind: BackendKind, key: str, token: str) -> dict[str, Any]:
+    """Where each backend's request bodies carry credentials besides its headers: an
+    OAuth refresh token (Codex's ChatGPT login), an API key in metadata (Claude Code's
+    gateway setups), an access token (Gemini CLI's Code Assist login)."""
+    if kind is BackendKind.CODEX:
+        return {"client_metadata": {"auth": {"refresh_token": token}}}
+    if kind is BackendKind.CLAUDE:
+        return {"metadata": {"user_id": "user-1", "api_key": key, "session_token": token}}
+    return {"auth": {"access_token": token}, "client": {"apiKey": key}}
+
+
 @dataclass(frozen=True)
 class PlantedRequest:
     """How a backend sends its key, with the credential in it."""
@@ -78,9 +96,10 @@ def planted_request(kind: BackendKind, key: str) -> PlantedRequest:
     return PlantedRequest(url, headers)
 
 
-def marker_responder(kind: BackendKind, key: str) -> Responder:
+def marker_responder(kind: BackendKind, key: str, token: str = "") -> Responder:
     """A responder for ``kind`` that plants markers (see the module docstring)."""
     planted = planted_request(kind, key)
+    in_body = _body_credentials(kind, key, token) if token else {}
 
     def respond(prompt: str, turn_index: int, session_id: str) -> TurnScript:
         found = MARKER_PATTERN.search(prompt)
@@ -108,7 +127,7 @@ def marker_responder(kind: BackendKind, key: str) -> Responder:
         request: dict[str, Any] = {
             "method": "POST", "url": planted.url, "headers": dict(planted.headers),
             "body": {"model": "fake-model", "stream": True,
-                     "input": [{"role": "user", "content": prompt}]},
+                     "input": [{"role": "user", "content": prompt}], **in_body},
         }
         response: dict[str, Any] = {
             "id": f"resp-{session_id[:8]}-{turn_index}", "status": "completed",

@@ -39,6 +39,9 @@ class BackendProfile:
     hang_first_turn: bool = False
     #: The process exits right after its first turn (``codex exec``, ``claude -p``).
     exit_after_first_turn: bool = False
+    #: Turns end with an empty final answer (the agent only ran tools): the
+    #: turn-complete notification's ``last-assistant-message`` is ``""``.
+    empty_final: bool = False
 
     def __post_init__(self) -> None:
         if self.file_delay < 0 or self.turn_duration <= 0:
@@ -57,6 +60,8 @@ class BackendProfile:
             parts.append("hangs")
         if self.exit_after_first_turn:
             parts.append("exits-after-turn")
+        if self.empty_final:
+            parts.append("empty-final")
         return f"{self.kind.value}({', '.join(parts)})"
 
 
@@ -67,33 +72,34 @@ def codex(
     turn_duration: float = 4.2,
     hang_first_turn: bool = False,
     exit_after_first_turn: bool = False,
+    empty_final: bool = False,
 ) -> BackendProfile:
     """A Codex profile; the default is seed 002's: no file until the first turn completes."""
     return BackendProfile(
         BackendKind.CODEX, file_appears, file_delay, turn_duration,
-        hang_first_turn, exit_after_first_turn,
+        hang_first_turn, exit_after_first_turn, empty_final,
     )
 
 
 def claude(
     *, file_delay: float = 0.75, turn_duration: float = 4.0, hang_first_turn: bool = False,
-    exit_after_first_turn: bool = False,
+    exit_after_first_turn: bool = False, empty_final: bool = False,
 ) -> BackendProfile:
     """A Claude Code profile: the transcript appears 0.6-0.9 s after start."""
     return BackendProfile(
         BackendKind.CLAUDE, FileAppears.AFTER_DELAY, file_delay, turn_duration,
-        hang_first_turn, exit_after_first_turn,
+        hang_first_turn, exit_after_first_turn, empty_final,
     )
 
 
 def gemini(
     *, file_delay: float = 1.05, turn_duration: float = 4.0, hang_first_turn: bool = False,
-    exit_after_first_turn: bool = False,
+    exit_after_first_turn: bool = False, empty_final: bool = False,
 ) -> BackendProfile:
     """A Gemini CLI profile: the chat file appears 0.9-1.2 s after start."""
     return BackendProfile(
         BackendKind.GEMINI, FileAppears.AFTER_DELAY, file_delay, turn_duration,
-        hang_first_turn, exit_after_first_turn,
+        hang_first_turn, exit_after_first_turn, empty_final,
     )
 
 

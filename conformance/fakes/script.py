@@ -10,7 +10,7 @@ the agent's output reaches (seed 000: nothing may cross between agents).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 
@@ -29,6 +29,16 @@ class TurnScript:
     #: Approval (or cancellation) events, each sent as an ``APPROVAL`` notification
     #: (``data["event"]``) early in the turn.
     approvals: tuple[Mapping[str, Any], ...] = field(default=())
+
+
+def silent(script: TurnScript) -> TurnScript:
+    """``script`` with an empty final answer: the streamed chunk that carried the
+    answer is gone, the intermediate output stays (an agent that only ran tools)."""
+    updates = tuple(u for u in script.updates
+                    if not (u.get("sessionUpdate") == "agent_message_chunk"
+                            and isinstance(u.get("content"), Mapping)
+                            and u["content"].get("text") == script.final))
+    return replace(script, updates=updates, final="")
 
 
 #: ``(prompt, turn_index, session_id) -> TurnScript``
