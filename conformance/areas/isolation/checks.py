@@ -14,6 +14,11 @@ authors):
   ``agent_id``: a ``spawn`` per agent, a ``finish`` per ended invocation, an
   ``export`` per export.
 
+Agents form trees: a child's final answer is forwarded to its parent's session (the
+contract's result delivery), so a child's final-answer marker in its parent's
+directory is the one crossing allowed; its prompt or intermediate output there, or
+anything of it in a sibling's or grandparent's directory, is a leak.
+
 Each bad behaviour is attributed to one invariant: a file the agent's *process* wrote
 in the wrong place is ISO-001 only; ISO-002 and ISO-003 look at everything else
 (lines the fakes wrote where they belong are the agents' own, lines anyone else wrote
@@ -31,7 +36,7 @@ from typing import Any
 from conformance import planting
 from conformance.areas.isolation.machine import IsolationMachine, agent_dir, record_of
 from conformance.errors import InvariantViolation
-from conformance.fakes.markers import INTERMEDIATE, KIND_NAMES
+from conformance.fakes.markers import FINAL, INTERMEDIATE, KIND_NAMES
 from conformance.files import describe_difference, is_within, iter_files, read_lines
 from conformance.harness import Harness
 from conformance.stateful import step_check
@@ -83,10 +88,14 @@ def agent_writes_stay_home(harness: Harness) -> None:
 def nothing_crosses_between_agents(harness: Harness) -> None:
     for owner in harness.agents:
         others_wrote = planting.written_lines(harness, exclude_agent=owner)
+        # The one channel between agents: a child's final answer, forwarded to its
+        # parent as the result of its turn (see the contract).
+        children = {a for a, r in harness.agents.items() if r.parent == owner}
         for path in iter_files(agent_dir(harness, owner)):
             lines = planting.without(read_lines(path), others_wrote.get(path.resolve()))
             for found in planting.markers_in(harness, path, lines):
-                if found.agent_id == owner:
+                if found.agent_id == owner or (found.kind == FINAL
+                                               and found.agent_id in children):
                     continue
                 raise InvariantViolation("ISO-002", (
                     f"{_relative(harness, path)}, in {owner}'s directory, holds "
@@ -237,6 +246,11 @@ def cleanup_touches_no_other_agent(harness: Harness) -> None:
     for cleanup in record_of(harness).cleanups:
         for other, before in cleanup.before.items():
             after = cleanup.after.get(other, {})
+            if cleanup.written:
+                root = agent_dir(harness, other)
+                before, after = ({k: v for k, v in snap.items()
+                                  if (root / k).resolve() not in cleanup.written}
+                                 for snap in (before, after))
             if before != after:
                 raise InvariantViolation("ISO-006", (
                     f"ending and cleaning up {cleanup.agent_id} ({cleanup.what} at "

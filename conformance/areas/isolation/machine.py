@@ -17,7 +17,7 @@ from pathlib import Path
 
 from hypothesis import note
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, initialize, precondition, rule
+from hypothesis.stateful import Bundle, initialize, multiple, precondition, rule
 
 from conformance import planting
 from conformance.contract import Settings
@@ -26,7 +26,7 @@ from conformance.fakes.profiles import BackendProfile, FileAppears
 from conformance.files import Snapshot, snapshot
 from conformance.harness import Harness
 from conformance.stateful import HarnessMachine
-from conformance.strategies import FIRST_TURN_DEADLINE, advances
+from conformance.strategies import FIRST_TURN_DEADLINE, advances, prompt_texts, rarely
 
 MAX_AGENTS = 4
 #: Ordinary names first (shrinking moves towards them); prefixes of each other on purpose.
@@ -39,12 +39,14 @@ def isolation_profiles() -> st.SearchStrategy[BackendProfile]:
     some (observability explores the long and hung turns)."""
     return st.one_of(
         st.builds(profiles.codex, st.sampled_from(list(FileAppears)),
-                  turn_duration=st.sampled_from([4.2, 0.5]), hang_first_turn=st.booleans(),
-                  exit_after_first_turn=st.booleans()),
+                  turn_duration=st.sampled_from([4.2, 0.5]), hang_first_turn=rarely(),
+                  exit_after_first_turn=rarely(), empty_final=rarely()),
         st.builds(profiles.claude, turn_duration=st.sampled_from([4.0, 0.5]),
-                  hang_first_turn=st.booleans(), exit_after_first_turn=st.booleans()),
+                  hang_first_turn=rarely(), exit_after_first_turn=rarely(),
+                  empty_final=rarely()),
         st.builds(profiles.gemini, turn_duration=st.sampled_from([4.0, 0.5]),
-                  hang_first_turn=st.booleans(), exit_after_first_turn=st.booleans()),
+                  hang_first_turn=rarely(), exit_after_first_turn=rarely(),
+                  empty_final=rarely()),
     )
 
 
@@ -57,6 +59,9 @@ class Cleanup:
     at: float
     before: dict[str, Snapshot]
     after: dict[str, Snapshot]
+    #: Files the agents' own processes wrote meanwhile (a log line at exit): theirs,
+    #: not the cleanup's (where they land is ISO-001's business).
+    written: frozenset[Path] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -107,28 +112,77 @@ class IsolationMachine(HarnessMachine):
 
     # Every example starts with two agents: leaks between agents need two, and a
     # derandomized run should not spend its budget on worlds with fewer.
-    @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
-    def first_spawn(self, name: str, profile: BackendProfile) -> str:
-        return self._spawn(name, profile)
+    @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles(),
+                text=prompt_texts())
+    def first_spawn(self, name: str, profile: BackendProfile, text: str = "") -> str:
+        return self._spawn(name, profile, text=text)
 
-    @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
-    def second_spawn(self, name: str, profile: BackendProfile) -> str:
-        return self._spawn(name, profile)
+    @initialize(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles(),
+                child=st.booleans(), text=prompt_texts())
+    def second_spawn(self, name: str, profile: BackendProfile, child: bool = False,
+                     text: str = "") -> str:
+        """The second agent is a sibling or, in half the worlds, a child of the first:
+        a tree is in reach of every example."""
+        # Initializers run in any order: the child waits for a parent to exist.
+        parent = next(iter(self.harness.agents), None) if child else None
+        return self._spawn(name, profile, parent, text)
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
-    @rule(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles())
-    def spawn(self, name: str, profile: BackendProfile) -> str:
-        return self._spawn(name, profile)
+    @rule(target=agents, name=st.sampled_from(NAMES), profile=isolation_profiles(),
+          text=prompt_texts())
+    def spawn(self, name: str, profile: BackendProfile, text: str = "") -> str:
+        return self._spawn(name, profile, text=text)
 
-    def _spawn(self, name: str, profile: BackendProfile) -> str:
+    @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS and self._parents())
+    @rule(target=agents, parent=agents, name=st.sampled_from(NAMES),
+          profile=isolation_profiles(), text=prompt_texts())
+    def spawn_child(self, parent: str, name: str, profile: BackendProfile,
+                    text: str = "") -> object:
+        """A running agent spawns a child (and a child a grandchild): each sub-agent,
+        at any depth, has its own directory, and only its final answer reaches its
+        parent, as the forwarded result."""
+        if parent not in self._parents():
+            return multiple()
+        return self._spawn(name, profile, parent, text)
+
+    def _parents(self) -> list[str]:
+        now = self.harness.now()
+        return [a for a, r in self.harness.agents.items()
+                if r.session.alive and not self.harness.ended_positively(r, now)]
+
+    def _spawn(self, name: str, profile: BackendProfile, parent: str | None = None,
+               text: str = "") -> str:
         # A new string object even when it equals the name drawn: Hypothesis prints a
         # value identical to a bundle entry by that entry's name ("name=agents_0").
         agent_id = (name.encode().decode() if name not in self.harness.agents
                     else f"{name}-{len(self.harness.agents) + 1}")
-        text = planting.prompt(self.harness, agent_id, f"task for {agent_id}")
-        record = self.harness.spawn(agent_id, profile.kind, text, profile)
-        note(f"{agent_id}: {profile.kind.value} session {record.session.session_id}")
+        prompt = planting.prompt(self.harness, agent_id, f"task for {agent_id}: {text}")
+        record = self.harness.spawn(agent_id, profile.kind, prompt, profile, parent=parent)
+        under = "" if parent is None else f", child of {parent}"
+        note(f"{agent_id}: {profile.kind.value} session {record.session.session_id}{under}")
         return agent_id
+
+    @precondition(lambda self: bool(self._working_children()))
+    @rule()
+    def await_result(self) -> None:
+        """Time passes until the latest child's running turn is over (its result is
+        forwarded to its parent, whose process writes it down): the story in which a
+        parent receives more than the child's final answer."""
+        child = self._working_children()[-1]
+        session = self.harness.agents[child].session
+        running = [t for t in session.turns if t.completed_at is None
+                   and t.generation == session.generation]
+        due = running[0].started_at + session.profile.turn_duration + 1.5
+        wait = max(0.0, due - self.harness.now())
+        note(f"waited {wait:g}s for {child}'s result")
+        self.harness.advance(wait)
+
+    def _working_children(self) -> list[str]:
+        return [a for a, r in self.harness.agents.items()
+                if r.parent is not None and r.session.alive
+                and not (r.session.profile.hang_first_turn and len(r.session.turns) == 1)
+                and any(t.completed_at is None and t.generation == r.session.generation
+                        for t in r.session.turns)]
 
     @rule(seconds=advances())
     def advance(self, seconds: float) -> None:
@@ -138,11 +192,11 @@ class IsolationMachine(HarnessMachine):
     def tick(self) -> None:
         self.harness.tick()
 
-    @rule(agent=agents)
-    def follow_up(self, agent: str) -> None:
+    @rule(agent=agents, text=prompt_texts())
+    def follow_up(self, agent: str, text: str = "") -> None:
         record = self.harness.agents[agent]
         if record.session.alive and not self.harness.ended_positively(record, self.harness.now()):
-            self.harness.send(agent, planting.prompt(self.harness, agent, "continue"))
+            self.harness.send(agent, planting.prompt(self.harness, agent, f"continue {text}"))
 
     @rule(agent=agents)
     def close(self, agent: str) -> None:
@@ -174,6 +228,10 @@ class IsolationMachine(HarnessMachine):
 
     def _cleaning(self, agent: str, what: str, action: Callable[[], None]) -> None:
         before = self._others(agent)
+        sessions = planting.sessions(self.harness)
+        marks = [len(s.written) for s in sessions]
         action()
+        written = frozenset(path for s, mark in zip(sessions, marks, strict=True)
+                            for path, _ in s.written[mark:])
         self.record.cleanups.append(Cleanup(agent, what, self.harness.now(), before,
-                                            self._others(agent)))
+                                            self._others(agent), written))

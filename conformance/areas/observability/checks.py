@@ -36,7 +36,8 @@ def premature_ends(harness: Harness) -> Iterator[PrematureEnd]:
     for record in harness.agents.values():
         session = record.session
         for call in harness.calls.for_session(session.session_id):
-            if call.op == "end_session" and not harness.ended_positively(record, call.time):
+            if call.op == "end_session" and not harness.ended_positively(record, call.time,
+                                                                              call.seq):
                 yield PrematureEnd(record, call.time, f"the orchestrator called {call}")
         gone = harness.gone.get(session.session_id)
         if gone is not None and not harness.ended_positively(record, gone[0]):
@@ -118,7 +119,10 @@ def session_found_after_first_turn(harness: Harness) -> None:
         appeared = session.materialized_at
         if appeared is None or not session.path.is_file():
             continue
-        if not harness.ticks_since(appeared, notified):
+        # A resumed session is judged from the first tick of its new life on: the
+        # orchestrator may look it up again then (a resume changes nothing on disk).
+        since = max([appeared, *session.resumed_at])
+        if not harness.ticks_since(since, notified):
             continue
         view = harness.view(record.agent_id)
         expected = (f"Expected: after the first-turn notification and a monitor tick, "

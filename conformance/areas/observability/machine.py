@@ -59,6 +59,10 @@ class ObservabilityMachine(HarnessMachine):
         story in which an orchestrator that misses the turn-complete notification
         shows (OBS-003).
         """
+        self._await_first_turn(agent)
+        self.harness.tick()
+
+    def _await_first_turn(self, agent: str) -> None:
         session = self.harness.agents[agent].session
         profile = session.profile
         settled = session.started_at + max(profile.turn_duration, profile.file_delay) + 0.5
@@ -67,7 +71,6 @@ class ObservabilityMachine(HarnessMachine):
             self.harness.advance(wait)
         note(f"{agent}: waited {wait:g}s for its first turn "
              f"({'completed' if session.first_turn_complete else 'not complete'})")
-        self.harness.tick()
 
     @rule(agent=agents)
     def process_exits(self, agent: str) -> None:
@@ -81,6 +84,38 @@ class ObservabilityMachine(HarnessMachine):
 
     @rule(agent=agents, text=st.sampled_from(["continue", "summarize"]))
     def follow_up(self, agent: str, text: str) -> None:
+        self._follow_up(agent, text)
+
+    def _follow_up(self, agent: str, text: str) -> None:
         record = self.harness.agents[agent]
-        if record.session.alive and not record.closes:
+        if record.session.alive and not self.harness.ended_positively(record,
+                                                                      self.harness.now()):
             self.harness.send(agent, f"{text} ({agent})")
+
+    @rule(agent=agents)
+    def follow_up_near_deadline(self, agent: str) -> None:
+        """The user sends a follow-up a second before the agent's first turn reaches the
+        deadline (a worker that seems slow gets nudged): a follow-up is a new turn,
+        never a new first turn, and the deadline still counts from the start."""
+        session = self.harness.agents[agent].session
+        due = session.started_at + FIRST_TURN_DEADLINE - 1.0
+        if not session.first_turn_complete and self.harness.now() < due:
+            self.harness.advance(due - self.harness.now())
+            note(f"{agent}: {FIRST_TURN_DEADLINE - 1:g}s after its start, first turn "
+                 "still running")
+        self._follow_up(agent, "are you still there?")
+
+    @rule(agent=agents)
+    def resume(self, agent: str) -> None:
+        """The user resumes the agent (closing it first if it still runs): the same
+        session in a new process, its first turn done or not, its file already on
+        disk. The monitor loop runs once after it, as it would in a real run."""
+        record = self.harness.agents[agent]
+        if record.session.alive:
+            # Most resumes follow an answer: the user read it, closed the agent, and
+            # comes back to it (a close in mid-turn is the close rule's story).
+            self._await_first_turn(agent)
+            self.harness.close(agent)
+        if not record.session.alive:
+            self.harness.resume(agent)
+            self.harness.tick()
