@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 class PersistenceComponent(Component):
     """See the module docstring."""
 
+    #: The store of one session (seam: known-bads swap in a broken subclass).
+    store_type: type[SessionStore] = SessionStore
+
     def __init__(self, world: World, config: PersistenceConfig) -> None:
         self.world = world
         self.config = config
@@ -48,7 +51,7 @@ class PersistenceComponent(Component):
     def on_spawn(self, agent: Agent) -> None:
         if not self.enabled:
             return
-        store = SessionStore(agent.home, agent.session_id, self.config)
+        store = self.store_type(agent.home, agent.session_id, self.config)
         self.stores[agent.agent_id] = store
         store.open()
         self.in_flight[agent.agent_id] = 1

@@ -49,7 +49,8 @@ def test_persistence_on(tmp_path: Path, clock: HarnessClock) -> None:
     raw_text = (directory / "session_oai_raw.log").read_text()
     raw = [json.loads(x) for x in raw_text.splitlines()]
     assert raw[0]["request"]["headers"]["Authorization"] == "[REDACTED]"
-    assert planting.planted_credential(harness) not in raw_text
+    assert all(secret not in raw_text for secret in planting.planted_credentials(harness))
+    assert raw[0]["request"]["body"] != {}
     meta_text = (directory / "session_meta.log").read_text()
     meta = [json.loads(x)["type"] for x in meta_text.splitlines()]
     assert meta.count("approval") == 2 and meta[-1] == "cancellation"

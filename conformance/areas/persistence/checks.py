@@ -9,8 +9,9 @@ with a JSON line ``{"request": ..., "response": ...}`` per model exchange, redac
 approval event and ``{"type": "cancellation", ...}`` per close or shutdown that
 interrupted a running turn.
 
-Attribution: agents whose session directory the harness blocked are judged by
-PER-007 only; the others by PER-001..PER-005; PER-006 runs with persistence off.
+Attribution: agents whose session directory the harness made fail (before the spawn
+or mid-session) are judged by PER-007 only; the others by PER-001..PER-005; PER-006
+runs with persistence off.
 """
 
 from __future__ import annotations
@@ -191,21 +192,24 @@ def approvals_and_cancellations_recorded(harness: Harness) -> None:
 
 @step_check("PER-005", PersistenceMachine)
 def no_credential_on_disk(harness: Harness) -> None:
-    secret = planting.planted_credential(harness).encode()
+    secrets = [s.encode() for s in planting.planted_credentials(harness)]
     for path in iter_files(harness.world.home):
         try:
             data = path.read_bytes()
         except OSError:
             continue
-        if secret in data:
+        for secret in secrets:
+            if secret not in data:
+                continue
             line = next(x for x in data.splitlines() if secret in x)
             index = line.index(secret)
             context = line[max(0, index - 60):index].decode(errors="replace")
+            what = "API key" if secret == secrets[0] else "OAuth token"
             raise InvariantViolation("PER-005", (
-                f"{_rel(harness, path)} holds the planted API key (sent by the backend in "
+                f"{_rel(harness, path)} holds the planted {what} (sent by the backend in "
                 f"its model requests), after {context!r}. Expected raw logs with "
                 "credentials redacted: Authorization and x-api-key / x-goog-api-key "
-                "headers, key= URL parameters, api_key and token fields."))
+                "headers, key= URL parameters, api_key and token fields of bodies."))
 
 
 @step_check("PER-006", PersistenceOffMachine)
@@ -241,24 +245,28 @@ def unwritable_session_dir_falls_back(harness: Harness) -> None:
     faults = record_of(harness)
     if faults.crashes:
         raise InvariantViolation("PER-007", (
-            f"with a session directory that cannot be created "
-            f"({', '.join(sorted(faults.blocked))}), the orchestrator crashed: "
+            f"with a session directory that failed "
+            f"({'; '.join(f'{a}: {b.what}' for a, b in sorted(faults.blocked.items()))}), "
+            f"the orchestrator crashed: "
             f"{faults.crashes[0][:400]}. Expected: fall back to the default locations with "
             "one warning; the session goes on."))
     for agent_id, blocked in faults.blocked.items():
         record = harness.agents.get(agent_id)
         if record is None:
             continue
-        where = (f"{agent_id}'s session directory {_rel(harness, blocked.blocker)} could not "
-                 "be created (a file is in its place)")
-        if not blocked.blocker.is_file() or blocked.blocker.is_symlink() or (
-                blocked.blocker.read_bytes() != BLOCKER):
+        directory = session_dir(harness, record)
+        where = (f"{agent_id}'s session directory {_rel(harness, directory)} failed "
+                 f"({blocked.what})")
+        if blocked.blocker is not None and (
+                not blocked.blocker.is_file() or blocked.blocker.is_symlink()
+                or blocked.blocker.read_bytes() != BLOCKER):
             raise InvariantViolation("PER-007", (
                 f"{where}, and the orchestrator removed or changed that file. Expected: "
                 "leave what is in the way alone and fall back."))
         session = record.session
         for call in harness.calls.for_session(session.session_id):
-            if call.op == "end_session" and not harness.ended_positively(record, call.time):
+            if call.op == "end_session" and not harness.ended_positively(record, call.time,
+                                                                              call.seq):
                 raise InvariantViolation("PER-007", (
                     f"{where}, and the orchestrator ended the session ({call}) with no exit, "
                     "close or shutdown. Expected: the session goes on."))

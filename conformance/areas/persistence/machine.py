@@ -1,16 +1,27 @@
-"""The persistence state machines (seed 001): sessions with persistence on, some of
-whose session directories cannot be created; and the same world with it off.
+"""The persistence state machines (seed 001): sessions with persistence on, whose
+session directories fail at any moment of their life; and the same world with it off.
 
-Fault injection: :meth:`PersistenceMachine.spawn_blocked` puts a regular file where
-the agent's session directory (``<agent home>/sessions/<session id>``) will be, before
-the spawn, so creating the directory fails the way it does on a read-only or full
-disk (``chmod`` cannot do it: the suite may run as root). The orchestrator must fall
-back, not crash; a crash is recorded in the world's :class:`PersistenceRecord` and
-reported by PER-007 alone, so the other invariants keep judging what they can.
+Faults (:mod:`conformance.faults`), at every moment of a session:
+
+* before the spawn, :meth:`PersistenceMachine.spawn_blocked` puts a regular file where
+  the agent's session directory (``<agent home>/sessions/<session id>``) will be, so
+  creating it fails the way it does on a read-only or full disk (``chmod`` cannot do
+  it: the suite may run as root);
+* mid-session, :meth:`PersistenceMachine.disk_fills` makes every write under an
+  existing session directory fail, at open, at write time after the file was opened
+  or truncated, or part-way through a write; whether the rollout was adopted yet
+  depends on when it fires. With ``also_fallback`` the agent's fallback location
+  fails too, so the fallback switch itself meets the fault.
+
+The agent's own process writes through every fault (it is the orchestrator that is
+under test). The orchestrator must fall back, not crash, and lose no rollout line;
+a crash is recorded in the world's :class:`PersistenceRecord` and reported by
+PER-007 alone, so the other invariants keep judging the agents that had no fault.
 """
 
 from __future__ import annotations
 
+import errno
 import weakref
 from collections import Counter
 from collections.abc import Callable
@@ -18,14 +29,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hypothesis import note
+from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, multiple, precondition, rule
 
-from conformance import planting
+from conformance import faults, planting
 from conformance.areas.isolation.machine import agent_dir
 from conformance.contract import Settings
 from conformance.errors import AdapterError
 from conformance.fakes.host import FakeSession
 from conformance.fakes.profiles import BackendProfile
+from conformance.faults import At, Fault
 from conformance.harness import AgentRecord, Harness
 from conformance.stateful import HarnessMachine
 from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
@@ -36,14 +49,18 @@ BLOCKER = b"a file where the session directory should be\n"
 
 @dataclass(frozen=True)
 class Blocked:
-    """A session directory the harness made impossible to create."""
+    """A session directory the harness made fail: ``blocker`` is the file put where
+    it should have been created (before the spawn), ``None`` for a mid-session fault."""
 
     session_id: str
-    blocker: Path
+    blocker: Path | None
+    #: What failed, for messages: "a file is in its place", "disk full at write"...
+    what: str = "a file is in its place"
 
 
 @dataclass
 class PersistenceRecord:
+    #: Agents whose session directory failed (judged by PER-007 only).
     blocked: dict[str, Blocked] = field(default_factory=dict)
     #: Operations that raised while a session directory was blocked.
     crashes: list[str] = field(default_factory=list)
@@ -82,6 +99,7 @@ class PersistenceMachine(HarnessMachine):
         planting.plant(self.harness)
         self.record = record_of(self.harness)
         self._count = 0
+        self._faults: list[object] = []
 
     def world_settings(self) -> Settings:
         return Settings(first_turn_deadline=FIRST_TURN_DEADLINE,
@@ -133,6 +151,32 @@ class PersistenceMachine(HarnessMachine):
         spawned = self._spawn(agent_id, profile)
         return multiple() if spawned is None else spawned
 
+    @precondition(lambda self: self.persist and bool(self._faultable()))
+    @rule(agent=agents, at=st.sampled_from(list(At)), also_fallback=st.booleans())
+    def disk_fills(self, agent: str, at: At, also_fallback: bool) -> None:
+        """The session directory's disk fills up now: before the rollout was adopted or
+        after, depending on the story so far (and, with ``also_fallback``, the
+        fallback location with it). It stays full until the end of the example."""
+        if agent not in self._faultable():
+            return
+        record = self.harness.agents[agent]
+        directory = session_dir(self.harness, record)
+        roots = [directory]
+        if also_fallback:
+            roots.append(agent_dir(self.harness, agent) / "log")
+        for root in roots:
+            self._faults.append(faults.start(Fault(root, errno.ENOSPC, at)))
+        adopted = record.session.path.is_symlink()
+        what = (f"disk full at {at.value}"
+                f"{' (its fallback location too)' if also_fallback else ''}")
+        self.record.blocked[agent] = Blocked(record.session.session_id, None, what)
+        note(f"{agent}: {what} under sessions/{record.session.session_id} "
+             f"({'after' if adopted else 'before'} its rollout was adopted)")
+
+    def _faultable(self) -> list[str]:
+        return [a for a, r in self.harness.agents.items()
+                if a not in self.record.blocked and r.session.alive]
+
     @rule(seconds=advances())
     def advance(self, seconds: float) -> None:
         self._guarded(f"advance({seconds:g})", lambda: self.harness.advance(seconds))
@@ -164,10 +208,14 @@ class PersistenceMachine(HarnessMachine):
             self._guarded(f"resume({agent!r})", lambda: self.harness.resume(agent))
 
     def teardown(self) -> None:
-        for agent in self.harness.agents:
-            self._note_cancellation(agent)
-        # Guarded here; the base teardown's own shutdown() is then a no-op.
-        self._guarded("shutdown()", self.harness.shutdown)
+        try:
+            for agent in self.harness.agents:
+                self._note_cancellation(agent)
+            # Guarded here; the base teardown's own shutdown() is then a no-op.
+            self._guarded("shutdown()", self.harness.shutdown)
+        finally:
+            for token in self._faults:
+                faults.stop(token)
         super().teardown()
 
     def _note_cancellation(self, agent: str) -> None:
