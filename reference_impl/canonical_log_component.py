@@ -65,10 +65,11 @@ def prompt_blocks(content: Sequence[Mapping[str, Any]], text: str) -> list[Mappi
 class CanonicalLogComponent(Component):
     """Writes each agent's canonical events to the store under ``world.acp_home``."""
 
-    #: fsync each event? Off: an event whose append returned survives a kill -9 of the
-    #: process either way (it is in the kernel), and fsync would only add a disk
-    #: round trip per streamed chunk. A deployment that must survive power loss
-    #: turns it on (``CanonicalLog(fsync=True)``).
+    #: fsync each event? Off unless the world's settings promise durability
+    #: (``Settings.acp_log_fsync``, ``ACP_LOG_FSYNC=1``): an event whose append
+    #: returned survives a kill -9 of the process either way (it is in the kernel),
+    #: and fsync would only add a disk round trip per streamed chunk; only a power cut
+    #: needs it.
     fsync = False
 
     def __init__(self, world: World) -> None:
@@ -85,7 +86,7 @@ class CanonicalLogComponent(Component):
             max_text_chars=settings.acp_log_max_text_chars,
             embedded_context=settings.acp_log_embedded_context,
             env={},
-            fsync=self.fsync,
+            fsync=self.fsync or settings.acp_log_fsync,
         )
 
     # -- hooks -------------------------------------------------------------------------

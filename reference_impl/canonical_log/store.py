@@ -185,6 +185,9 @@ def resolve_session(layout: Layout, gid_or_key: str) -> str | None:
 class CanonicalLog:
     """Best-effort writer and reader of the canonical store (see the module docstring)."""
 
+    #: The writer of one ``canonical.jsonl`` (seam: known-bads swap in a broken one).
+    writer_type: type[LogWriter] = LogWriter
+
     def __init__(
         self,
         acp_home: str | os.PathLike[str] | None = None,
@@ -294,7 +297,7 @@ class CanonicalLog:
         with self._lock:
             writer = self._writers.get(gid)
             if writer is None:
-                writer = LogWriter(layout.log_path(gid), fsync=self.fsync)
+                writer = self.writer_type(layout.log_path(gid), fsync=self.fsync)
                 self._writers[gid] = writer
             return writer
 

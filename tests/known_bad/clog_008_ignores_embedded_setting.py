@@ -14,7 +14,7 @@ VIOLATES = "CLOG-008"
 class NeverEmbedded(CanonicalLogComponent):
     def open_store(self, world: World) -> CanonicalLog:
         return CanonicalLog(world.acp_home, max_text_chars=world.settings.acp_log_max_text_chars,
-                            embedded_context=False, env={}, fsync=False)
+                            embedded_context=False, env={}, fsync=world.settings.acp_log_fsync)
 
 
 conformance_adapter = clog_adapter("known-bad-clog-008", NeverEmbedded)

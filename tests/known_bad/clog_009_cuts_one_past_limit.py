@@ -16,7 +16,7 @@ class OnePastLimit(CanonicalLogComponent):
         settings = world.settings
         return CanonicalLog(world.acp_home, max_text_chars=settings.acp_log_max_text_chars + 1,
                             embedded_context=settings.acp_log_embedded_context, env={},
-                            fsync=False)
+                            fsync=world.settings.acp_log_fsync)
 
 
 conformance_adapter = clog_adapter("known-bad-clog-009", OnePastLimit)

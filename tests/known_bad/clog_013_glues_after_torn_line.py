@@ -28,26 +28,17 @@ class GluingWriter(LogWriter):
             seq = self._last_seq + 1
             line = encode_event(seq, ts or utc_now_iso(), kind, gid, data)
             os.write(fd, line)
+            if self.fsync:
+                os.fsync(fd)
             self._end, self._last_seq = size + len(line), seq
             return seq
 
 
-class GluingStore(CanonicalLog):
-    def _writer(self, gid: str) -> LogWriter:
-        layout, _ = self._require_layout()
-        with self._lock:
-            writer = self._writers.get(gid)
-            if writer is None:
-                writer = self._writers[gid] = GluingWriter(layout.log_path(gid), fsync=False)
-            return writer
-
-
 class GluingLog(CanonicalLogComponent):
     def open_store(self, world: World) -> CanonicalLog:
-        settings = world.settings
-        return GluingStore(world.acp_home, max_text_chars=settings.acp_log_max_text_chars,
-                           embedded_context=settings.acp_log_embedded_context, env={},
-                           fsync=False)
+        store = super().open_store(world)
+        store.writer_type = GluingWriter
+        return store
 
 
 conformance_adapter = clog_adapter("known-bad-clog-013", GluingLog)

@@ -21,17 +21,27 @@ from __future__ import annotations
 import datetime as _dt
 import os
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from conformance.areas.canonical_log.journal import Journal, PromptSent, logged_ident, show
+from conformance.areas.canonical_log.journal import (
+    Journal,
+    Owed,
+    PromptSent,
+    logged_ident,
+    show,
+    unmatched,
+)
 from conformance.areas.canonical_log.machine import (
     CanonicalLogMachine,
     CorruptIndexMachine,
     EmbeddedContextMachine,
+    PowerCutMachine,
     TextLimitMachine,
+    cuts_of,
     journal_of,
+    readable_events,
 )
 from conformance.areas.canonical_log.store import (
     BLOCK_TYPES,
@@ -72,13 +82,52 @@ def ordered_streams(journal: Journal, sessions: list[StoredSession]) -> dict[str
     return streams
 
 
+def _first_text(blocks: Sequence[object]) -> str | None:
+    first = blocks[0] if blocks else None
+    if isinstance(first, Mapping) and first.get("type") == "text":
+        text = first.get("text")
+        return text if isinstance(text, str) else None
+    return None
+
+
+#: How many leading characters identify a prompt (every prompt the machines send starts
+#: with a delimited number: ``task 12.``, ``p12-``), and survive any text limit.
+IDENTIFYING_PREFIX = 8
+
+
+def same_prompt(sent: PromptSent, event: LogLine) -> bool:
+    """Whether ``event`` is the ``acp.prompt`` logged for ``sent``, told by the first
+    text block: the same text, or (cut or marked) the same identifying beginning."""
+    original, logged = _first_text(sent.blocks), _first_text(_blocks(event))
+    if original is None or logged is None:
+        return original is None and logged is None
+    if original == logged:
+        return True
+    common = next((i for i, (a, b) in enumerate(zip(original, logged, strict=False))
+                   if a != b), min(len(original), len(logged)))
+    return bool(original and logged) and common >= min(
+        IDENTIFYING_PREFIX, len(original), len(logged))
+
+
 def prompt_pairs(
     journal: Journal, streams: Mapping[str, list[LogLine]]
 ) -> Iterator[tuple[PromptSent, LogLine]]:
-    """Each prompt sent, with the ``acp.prompt`` event logged for it (by position)."""
+    """Each prompt sent, with the ``acp.prompt`` event logged for it.
+
+    Matched by identity, in order, not by position: a prompt whose event is missing
+    (CLOG-006's) is skipped, so the prompts after it are still compared with their
+    own events, and one fault never fails the summary checks with another prompt's
+    text.
+    """
     for key, sent in journal.prompts.items():
         events = [line for line in streams.get(key, []) if line.kind == "acp.prompt"]
-        yield from zip(sent, events, strict=False)
+        position = 0
+        for prompt in sent:
+            for index in range(position, len(events)):
+                if same_prompt(prompt, events[index]):
+                    yield prompt, events[index]
+                    position = index + 1
+                    break
 
 
 def _where(harness: Harness, path: Path) -> str:
@@ -458,3 +507,30 @@ def prompt_counts(harness: Harness) -> None:
                 "type), and counts of text, resource_link, resource, image and audio "
                 "blocks."))
 
+
+
+# -- CLOG-014 ----------------------------------------------------------------------------
+
+
+@step_check("CLOG-014", PowerCutMachine)
+def power_cut_keeps_what_was_readable(harness: Harness) -> None:
+    cuts = cuts_of(harness)
+    if not cuts:
+        return
+    keys = sorted({key for cut in cuts for key in cut.readable})
+    now = readable_events(harness.world.acp_home, keys)
+    for number, cut in enumerate(cuts, 1):
+        for key, seen in cut.readable.items():
+            lost = unmatched([Owed(key, ident, "readable before the cut") for ident in seen],
+                             now.get(key, []))
+            if not lost:
+                continue
+            where = ("is no longer reachable through index.json" if key not in now
+                     else f"lacks {len(lost)} of them, from {show(lost[0].ident)} on")
+            wrote = "; ".join(cut.lost[:4]) or "nothing"
+            raise InvariantViolation("CLOG-014", (
+                f"power cut #{number} at {harness.describe(cut.at)}: {len(seen)} events of "
+                f"{key} were readable just before it, and the store {where}. The cut undid "
+                f"every write not synced: {wrote}. Expected, with durability promised "
+                "(ACP_LOG_FSYNC=1), every event, state.json and index.json mapping the store "
+                "reported done to be synced before the operation returned."))

@@ -9,9 +9,10 @@ nothing, and its observable outcome (every backend call with its time and result
 every notification delivered, every turn and its completion, and the
 orchestrator's views after each step) must equal the clean run's.
 
-The faults: ``ACP_HOME`` unwritable (``EACCES``), the disk full (``ENOSPC``) (both
-injected with :func:`conformance.faults.failing_writes`), ``index.json`` corrupted,
-and a torn last line in every ``canonical.jsonl``.
+The faults (:mod:`conformance.faults`): ``ACP_HOME`` unwritable (``EACCES``), the disk
+full (``ENOSPC``) when files are opened, the disk full at write time (files open and
+truncate, writes fail), partial writes (half of a line is stored, then the disk is
+full), ``index.json`` corrupted, and a torn last line in every ``canonical.jsonl``.
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ from typing import Any
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
+from conformance import faults
 from conformance.areas.canonical_log.machine import ADVANCES, EXTRAS, extra_block
 from conformance.clock import HarnessClock
-from conformance.contract import Adapter, BackendKind
+from conformance.contract import Adapter, BackendKind, Settings
 from conformance.errors import AdapterError, InvariantViolation
 from conformance.fakes.permissions import with_permissions
 from conformance.faults import corrupt_index, failing_writes, tear_last_lines
 from conformance.harness import Harness
 from conformance.registry import RunContext, register
-from conformance.scratch_env import scratch_user_env
+from conformance.scratch_env import decoys, scratch_user_env
 from conformance.strategies import backend_kinds
 
-FAULTS = ("disk full", "ACP_HOME unwritable", "corrupt index.json", "torn last line")
+FAULTS = ("disk full", "ACP_HOME unwritable", "corrupt index.json", "torn last line",
+          "disk full at write", "partial writes")
 
 Op = tuple[Any, ...]
 
@@ -73,6 +76,12 @@ def injected(fault: str, acp_home: Path) -> Iterator[None]:
             yield
     elif fault == "ACP_HOME unwritable":
         with failing_writes(acp_home, errno.EACCES):
+            yield
+    elif fault == "disk full at write":
+        with faults.injected(faults.Fault(acp_home, errno.ENOSPC, faults.At.WRITE)):
+            yield
+    elif fault == "partial writes":
+        with faults.injected(faults.Fault(acp_home, errno.ENOSPC, faults.At.PARTIAL)):
             yield
     else:
         if fault == "corrupt index.json":
@@ -231,7 +240,7 @@ def best_effort(context: RunContext) -> None:
                 "complete with the same result, the same backend calls and the same views "
                 "(logging must not break the agent)."))
 
-    with scratch_user_env(context.workdir):
+    with scratch_user_env(context.workdir, decoys(Settings())):
         clock.start()
         try:
             scenario()

@@ -53,16 +53,19 @@ from conformance.areas.canonical_log.journal import (
 )
 from conformance.areas.canonical_log.store import StoredSession, find_sessions, read_index
 from conformance.clock import HarnessClock
-from conformance.contract import Adapter, BackendKind
+from conformance.contract import Adapter, BackendKind, Settings
 from conformance.errors import AdapterError, InvariantViolation
 from conformance.fakes.permissions import with_permissions
-from conformance.faults import tear_last_lines
+from conformance.faults import corrupt_index, tear_last_lines
 from conformance.harness import Harness
 from conformance.registry import RunContext, register
-from conformance.scratch_env import scratch_user_env
+from conformance.scratch_env import decoys, scratch_user_env
 
 #: Real seconds a worker may take before the check gives up on it.
 WORKER_TIMEOUT = 60.0
+#: Rounds of a whole turn and a follow-up per agent in CLOG-012: about 150 events on
+#: each shared log, enough for two writers to meet inside a line written in two calls.
+ROUNDS = 6
 
 KINDS = (BackendKind.CODEX, BackendKind.CLAUDE, BackendKind.GEMINI)
 
@@ -131,10 +134,34 @@ def _report(conn: Connection, plan: Plan, journal: Journal, keys: Sequence[str])
     conn.send(("seen", seen))
 
 
+def _contend(store: Path) -> None:
+    """Make this process give up the processor after every write into ``store`` that
+    leaves a line unfinished, as a process preempted there would: on two cores, a
+    line written in two ``write`` calls then meets the other writers' lines in the
+    middle, as it does on a loaded machine, instead of once in a thousand runs. It
+    only makes an interleaving the kernel allows happen sooner; it creates none."""
+    top = os.path.realpath(store)
+    write = os.write
+
+    def contended(fd: int, data: Any) -> int:
+        written = write(fd, data)
+        if written and bytes(memoryview(data)[written - 1:written]) != b"\n":
+            try:
+                target = os.readlink(f"/proc/self/fd/{fd}")
+            except OSError:
+                target = ""
+            if target.startswith(top + os.sep):
+                os.sched_yield()
+        return written
+
+    os.write = contended
+
+
 def _work(conn: Connection, adapter: Adapter, root: Path, plan: Plan) -> None:
     """A worker's life (in the forked process)."""
     code = 0
     try:
+        _contend(plan.store)
         clock = HarnessClock()
         clock.start()
         root.mkdir(parents=True)
@@ -325,13 +352,17 @@ def missing_seen(store: Path, worker: Worker) -> str | None:
 @register("CLOG-012")
 def concurrent_processes(context: RunContext) -> None:
     adapter = context.adapter.adapter
-    with scratch_user_env(context.workdir):
+    with scratch_user_env(context.workdir, decoys(Settings())):
         warm_up(adapter, context.workdir / "warm-up")
         store = context.workdir / "shared-acp-home"
         store.mkdir()
         for wave in ("first", "second"):
-            plans = [Plan(f"{wave}-{n}", f"token-{n // 2}", store, rounds=2, wait_for_go=True)
-                     for n in range(8)]
+            if wave == "second":
+                # The second wave meets the first one's store with index.json left
+                # corrupt, as a writer that crashed mid-rewrite leaves it.
+                corrupt_index(store)
+            plans = [Plan(f"{wave}-{n}", f"token-{n // 2}", store, rounds=ROUNDS,
+                          wait_for_go=True) for n in range(8)]
             workers = start_workers(adapter, context.workdir / wave, plans)
             try:
                 pump(workers, lambda ws: all(w.ready for w in ws))
@@ -343,34 +374,43 @@ def concurrent_processes(context: RunContext) -> None:
             unfinished(workers)
             lost = missing_owed(store, workers)
             if lost is not None:
+                met = ("; the wave began with index.json corrupt" if wave == "second"
+                       else "")
                 raise InvariantViolation("CLOG-012", (
                     f"8 processes wrote to one ACP_HOME at once ({wave} wave, in pairs on "
-                    f"the same 3 backend session keys): {lost}. Expected every key in "
-                    "index.json, mapped to the one session whose canonical.jsonl holds every "
-                    "event each process logged."))
+                    f"the same 3 backend session keys, {ROUNDS} rounds each{met}): {lost}. "
+                    "Expected every key in index.json, mapped to the one session whose "
+                    "canonical.jsonl holds every event each process logged, each on a "
+                    "line of its own."))
 
 
 @register("CLOG-013")
 def kill_nine(context: RunContext) -> None:
     adapter = context.adapter.adapter
     rng = random.Random(13)
-    with scratch_user_env(context.workdir):
+    with scratch_user_env(context.workdir, decoys(Settings())):
         warm_up(adapter, context.workdir / "warm-up")
         stores = [context.workdir / f"acp-home-{n}" for n in range(4)]
         for store in stores:
             store.mkdir()
-        plans = [Plan(f"killed-{n}", f"token-{n}", store, rounds=40, report=Report.SEEN)
-                 for n, store in enumerate(stores)]
-        kill_after = {plan.name: rng.randint(3, 30) for plan in plans}
-        killed = start_workers(adapter, context.workdir / "before", plans)
-        try:
-            pump(killed, lambda ws: all(w.done for w in ws), kill_after)
-            for worker in killed:
-                worker.process.join(timeout=10)
-                drain(worker)
-        finally:
-            stop(killed)
-        torn = sum(tear_last_lines(store) for store in stores)
+        # Killed twice: a worker restarted on a store a killed one left (torn lines
+        # included) is killed again, and a third one finishes the work.
+        generations: list[list[Worker]] = []
+        torn = 0
+        for generation in ("killed", "killed-again"):
+            plans = [Plan(f"{generation}-{n}", f"token-{n}", store, rounds=40,
+                          report=Report.SEEN) for n, store in enumerate(stores)]
+            kill_after = {plan.name: rng.randint(3, 30) for plan in plans}
+            workers = start_workers(adapter, context.workdir / generation, plans)
+            try:
+                pump(workers, lambda ws: all(w.done for w in ws), kill_after)
+                for worker in workers:
+                    worker.process.join(timeout=10)
+                    drain(worker)
+            finally:
+                stop(workers)
+            generations.append(workers)
+            torn += sum(tear_last_lines(store) for store in stores)
         again = [Plan(f"restarted-{n}", f"token-{n}", store, rounds=1)
                  for n, store in enumerate(stores)]
         restarted = start_workers(adapter, context.workdir / "after", again)
@@ -379,16 +419,22 @@ def kill_nine(context: RunContext) -> None:
         finally:
             stop(restarted)
         unfinished(restarted)
-        for before, after in zip(killed, restarted, strict=False):
-            lost = missing_seen(before.plan.store, before)
+        for n, after in enumerate(restarted):
+            killed = [workers[n] for workers in generations]
+            lost = None
+            for before in killed:
+                lost = missing_seen(before.plan.store, before)
+                if lost is not None:
+                    lost = f"after {before.plan.name} was killed, {lost}"
+                    break
             if lost is None:
                 lost = missing_owed(after.plan.store, [after])
-                lost = None if lost is None else f"after the restart, {lost}"
+                lost = None if lost is None else f"after the last restart, {lost}"
             if lost is not None:
+                acks = " and ".join(f"{w.plan.name} after {w.acks} operations" for w in killed)
                 raise InvariantViolation("CLOG-013", (
-                    f"{before.plan.name} was killed with SIGKILL after {before.acks} "
-                    f"operations, a torn line was appended to its logs ({torn} in all), and "
-                    f"{after.plan.name} reopened the same sessions in the same ACP_HOME: "
-                    f"{lost}. Expected every event readable before the kill to stay "
-                    "readable, and every event logged after it to be readable (a new event "
-                    "never merges into a torn fragment)."))
+                    f"SIGKILL struck {acks}, a torn line was appended to the logs after each "
+                    f"kill ({torn} in all), and {after.plan.name} reopened the same sessions "
+                    f"in the same ACP_HOME: {lost}. Expected every event readable before a "
+                    "kill to stay readable, and every event logged after it to be readable "
+                    "(a new event never merges into a torn fragment)."))

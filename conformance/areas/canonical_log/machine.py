@@ -17,6 +17,8 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 from weakref import WeakKeyDictionary
 
@@ -24,12 +26,13 @@ from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, precondition, rule
 
-from conformance.areas.canonical_log.journal import Journal
-from conformance.areas.canonical_log.store import key_of
+from conformance.areas.canonical_log.journal import Ident, Journal, logged_ident
+from conformance.areas.canonical_log.store import find_sessions, key_of, read_index
 from conformance.contract import BackendKind, Settings
 from conformance.fakes.permissions import with_permissions
+from conformance.faults import PowerCut
 from conformance.harness import Harness
-from conformance.scratch_env import scratch_user_env
+from conformance.scratch_env import decoys, scratch_user_env
 from conformance.stateful import HarnessMachine
 from conformance.strategies import backend_kinds
 
@@ -78,12 +81,13 @@ class CanonicalLogMachine(HarnessMachine):
 
     agents = Bundle("agents")
     #: How many prompt text variants :meth:`prompt_text` knows.
-    TEXT_VARIANTS: ClassVar[int] = 3
+    TEXT_VARIANTS: ClassVar[int] = 4
 
     def __init__(self) -> None:
         # A fresh scratch HOME and decoy ACP_HOME per world, set before the orchestrator
         # starts (it may read the environment then): see conformance.scratch_env.
-        self._user_env = scratch_user_env(self.context.workdir / f"user-{next(_users)}")
+        self._user_env = scratch_user_env(self.context.workdir / f"user-{next(_users)}",
+                                          decoys(self.world_settings()))
         self._user_env.__enter__()
         try:
             super().__init__()
@@ -97,13 +101,14 @@ class CanonicalLogMachine(HarnessMachine):
 
     def prompt_text(self, n: int, variant: int) -> str:
         """The text of prompt ``n``; areas with a text limit override it."""
-        return (f"task {n}", f"task {n}: summarise the change", f"task {n}: fix the bug")[
-            variant % 3]
+        # A delimited number first: it identifies the prompt's logged summary.
+        return (f"task {n}.", f"task {n}: summarise the change", f"task {n}: fix the bug",
+                f"task {n}: réécris — 日本語 🚀 «quoted» \\ end")[variant % 4]
 
     # -- rules --------------------------------------------------------------------------
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
-    @rule(target=agents, kind=backend_kinds(), variant=st.integers(0, 5),
+    @rule(target=agents, kind=backend_kinds(), variant=st.integers(0, 11),
           extras=st.lists(st.sampled_from(EXTRAS), max_size=3))
     def spawn(self, kind: BackendKind, variant: int, extras: list[str]) -> str:
         self.prompts += 1
@@ -123,7 +128,7 @@ class CanonicalLogMachine(HarnessMachine):
              f"{' + ' + ', '.join(extras) if extras else ''}")
         return agent_id
 
-    @rule(agent=agents, variant=st.integers(0, 5))
+    @rule(agent=agents, variant=st.integers(0, 11))
     def follow_up(self, agent: str, variant: int) -> None:
         record = self.harness.agents.get(agent)
         if record is None or not record.session.alive:
@@ -163,14 +168,17 @@ class CanonicalLogMachine(HarnessMachine):
     @rule()
     def restart(self) -> None:
         """A new orchestrator on the same store; native session ids start over."""
+        self.harness.shutdown()
+        self._next_orchestrator("restart")
+
+    def _next_orchestrator(self, why: str) -> None:
         old = self.harness
-        old.shutdown()
         self.harness = Harness(self.context.adapter.adapter, self.clock, old.root,
                                settings=self.world_settings())
         _JOURNALS[self.harness] = self.journal
         self.lifetimes += 1
         self._watch()
-        note(f"restart #{self.lifetimes - 1}: a new orchestrator on {old.world.acp_home}")
+        note(f"{why} #{self.lifetimes - 1}: a new orchestrator on {old.world.acp_home}")
 
     def teardown(self) -> None:
         try:
@@ -203,14 +211,20 @@ class TextLimitMachine(CanonicalLogMachine):
     #: Prompt lengths: an ordinary one, then each side of the limit.
     LENGTHS: ClassVar[tuple[int, ...]] = (10, TEXT_LIMIT + 1, TEXT_LIMIT, TEXT_LIMIT - 1,
                                           3 * TEXT_LIMIT, 0)
-    TEXT_VARIANTS = len(LENGTHS)
+    #: Each length in ASCII, then in text that is not: accents (two UTF-8 bytes), CJK
+    #: (three) and an astral emoji (four, and two UTF-16 code units). The limit counts
+    #: characters, whatever a byte or code-unit count makes of them.
+    ALPHABETS: ClassVar[tuple[str, ...]] = ("abcdefghijklmnopqrstuvwxyz0123456789",
+                                            "é日本🚀ü語ñ中文ß")
+    TEXT_VARIANTS = len(LENGTHS) * len(ALPHABETS)
 
     def world_settings(self) -> Settings:
         return Settings(acp_log_max_text_chars=TEXT_LIMIT)
 
     def prompt_text(self, n: int, variant: int) -> str:
-        length = self.LENGTHS[variant]
-        pattern = f"p{n}-abcdefghijklmnopqrstuvwxyz0123456789"
+        length = self.LENGTHS[variant % len(self.LENGTHS)]
+        alphabet = self.ALPHABETS[variant // len(self.LENGTHS)]
+        pattern = f"p{n}-{alphabet}"
         return (pattern * (length // len(pattern) + 1))[:length]
 
 
@@ -224,3 +238,65 @@ class CorruptIndexMachine(CanonicalLogMachine):
         if index.is_file():
             index.write_bytes(b'{"codex:')
             note(f"the harness corrupted {index}")
+
+
+@dataclass(frozen=True)
+class Cut:
+    """One power cut: what was readable just before it, and what it undid."""
+
+    at: float
+    #: Per backend session key, the events readable through index.json before the cut.
+    readable: dict[str, list[Ident]]
+    #: What the cut put back to its last synced state (a line per file).
+    lost: list[str]
+
+
+def cuts_of(harness: Harness) -> list[Cut]:
+    """The power cuts of the world ``harness`` drives (none outside the machine)."""
+    cuts: list[Cut] = journal_of(harness).memory.setdefault("power cuts", [])
+    return cuts
+
+
+def readable_events(acp_home: Path, keys: list[str]) -> dict[str, list[Ident]]:
+    """Per key, the events of the session ``index.json`` maps it to, in log order."""
+    index, _ = read_index(acp_home)
+    if index is None:
+        return {}
+    by_gid = {session.gid: session for session in find_sessions(acp_home)}
+    out: dict[str, list[Ident]] = {}
+    for key in keys:
+        session = by_gid.get(index.get(key))  # type: ignore[arg-type]
+        if session is not None:
+            out[key] = [logged_ident(line) for line in session.events()]
+    return out
+
+
+class PowerCutMachine(CanonicalLogMachine):
+    """Worlds whose store promises durability (``ACP_LOG_FSYNC=1``), with power cuts:
+    every write the store had not synced is lost, the orchestrator dies with the
+    machine (no shutdown), and a new one reopens the same sessions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.power = PowerCut(self.harness.world.acp_home)
+        self.power.start()
+
+    def world_settings(self) -> Settings:
+        return Settings(acp_log_fsync=True)
+
+    @precondition(lambda self: self.lifetimes < MAX_LIFETIMES and self.harness.agents)
+    @rule()
+    def power_cut(self) -> None:
+        keys = sorted(self.journal.prompts)
+        before = readable_events(self.harness.world.acp_home, keys)
+        lost = self.power.cut()
+        cuts_of(self.harness).append(Cut(self.harness.now(), before, lost))
+        note(f"power cut: {len(lost)} file(s) lost unsynced writes"
+             + (f" ({'; '.join(lost[:3])})" if lost else ""))
+        self._next_orchestrator("power back")
+
+    def teardown(self) -> None:
+        try:
+            super().teardown()
+        finally:
+            self.power.stop()
