@@ -34,6 +34,7 @@ like every component error), never a trace that does not replay.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,10 +65,12 @@ class Rollout:
 
     recorder: TraceRecorder
     root_agent_id: str
+    #: The root ended (even if its end could not be written).
+    over: bool = False
 
     @property
     def open(self) -> bool:
-        return not self.recorder.rollout_ended
+        return not self.over and not self.recorder.rollout_ended
 
 
 @dataclass
@@ -98,12 +101,20 @@ class TraceComponent(Component):
 
     # -- seams (the known-bads in tests/known_bad/trc_* override these) ----------------
 
-    def bundle_dir(self, root: Agent) -> Path:
-        """Where a root agent's rollout goes: ``world.trace_dir/<rollout id>``."""
-        return self.world.trace_dir / self.rollout_id(root)
+    def bundle_dir(self, rollout_id: str) -> Path:
+        """Where a rollout goes: ``world.trace_dir/<rollout id>``."""
+        return self.world.trace_dir / rollout_id
 
     def rollout_id(self, root: Agent) -> str:
-        return root.agent_id
+        """The root's agent id, made unique in the trace directory: an orchestrator
+        restarted on a trace directory finds the bundles of the rollouts before it
+        (agent ids come back, the rollouts are new ones), and never writes into them."""
+        taken = {r.recorder.bundle_dir.name for r in self.rollouts}
+        candidate, number = root.agent_id, 1
+        while candidate in taken or os.path.lexists(self.world.trace_dir / candidate):
+            number += 1
+            candidate = f"{root.agent_id}-{number}"
+        return candidate
 
     def new_recorder(self, bundle_dir: Path) -> TraceRecorder:
         return TraceRecorder(bundle_dir, clock=self.world.clock.now, fsync=self.fsync)
@@ -186,12 +197,16 @@ class TraceComponent(Component):
             self.end_rollout(thread, status)
             return
         parent = self.recordable(agent.parent)
-        if reason == "close" and parent is not None:
-            recorder.close_agent(parent.handle, thread.handle)
-        else:
-            recorder.end_thread(thread.handle, status)
-        thread.running = False
-        thread.open_turn = None
+        try:
+            if reason == "close" and parent is not None:
+                recorder.close_agent(parent.handle, thread.handle)
+            else:
+                recorder.end_thread(thread.handle, status)
+        finally:
+            # Ended whether or not its end could be written (a full disk): nothing
+            # more is recorded on it, so the trace is incomplete, never wrong.
+            thread.running = False
+            thread.open_turn = None
 
     def on_resume(self, agent: Agent) -> None:
         thread = self.threads.get(agent.agent_id)
@@ -208,21 +223,26 @@ class TraceComponent(Component):
     # -- helpers --------------------------------------------------------------------------
 
     def start_rollout(self, root: Agent) -> None:
-        recorder = self.new_recorder(self.bundle_dir(root))
+        rollout_id = self.rollout_id(root)
+        recorder = self.new_recorder(self.bundle_dir(rollout_id))
         rollout = Rollout(recorder, root.agent_id)
+        handle = recorder.start_rollout(rollout_id, root.session_id)
         self.rollouts.append(rollout)
-        handle = recorder.start_rollout(self.rollout_id(root), root.session_id)
         self.threads[root.agent_id] = Thread(rollout, handle, None)
 
     def end_rollout(self, root: Thread, status: RunStatus) -> None:
         """The root's end: the recorder cancels every thread still running, then ends
         the rollout; nothing may be appended afterwards."""
-        root.rollout.recorder.end_thread(root.handle, status)
-        for thread in self.threads.values():
-            if thread.rollout is root.rollout:
-                thread.running = False
-                thread.open_turn = None
-        root.rollout.recorder.close()
+        try:
+            root.rollout.recorder.end_thread(root.handle, status)
+        finally:
+            # Over whether or not the end could be written: nothing more may follow.
+            root.rollout.over = True
+            for thread in self.threads.values():
+                if thread.rollout is root.rollout:
+                    thread.running = False
+                    thread.open_turn = None
+            root.rollout.recorder.close()
 
     def recordable(self, agent_id: str | None) -> Thread | None:
         """The agent's thread if events may be recorded on it now."""

@@ -38,6 +38,8 @@ the same bundle: ``O_APPEND`` keeps lines whole, but ``seq`` is allocated in mem
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import threading
@@ -190,14 +192,22 @@ class TraceRecorder:
             manifest = Manifest(
                 rollout_id=rollout_id, root_thread_id=root_thread_id, created_unix_ms=created
             )
+            made_dir = not self._bundle_dir.exists()
             self._bundle_dir.mkdir(parents=True, exist_ok=True)
-            self._fd = os.open(
-                trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644
-            )
-            write_file_atomic(manifest_path, manifest.to_json_bytes(), durable=self._durable)
-            self._manifest = manifest
-            self._state = Reducer(check_payload_files=False, manifest=manifest)
-            self._append(None, None, RolloutStarted(root_thread_id=root_thread_id))
+            try:
+                self._fd = os.open(
+                    trace_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL, 0o644
+                )
+                write_file_atomic(manifest_path, manifest.to_json_bytes(),
+                                  durable=self._durable)
+                self._manifest = manifest
+                self._state = Reducer(check_payload_files=False, manifest=manifest)
+                self._append(None, None, RolloutStarted(root_thread_id=root_thread_id))
+            except OSError:
+                # A bundle half made (a full disk) is taken back, so that no trace
+                # without a manifest, or a manifest without its first event, is left.
+                self._abandon(made_dir)
+                raise
             self._append(
                 root_thread_id,
                 None,
@@ -600,15 +610,49 @@ class TraceRecorder:
     def _write_line(self, line: bytes) -> None:
         """One ``os.write`` per line on an ``O_APPEND`` descriptor, so lines never interleave.
 
-        An ``OSError`` before anything was written leaves the state as it was and is
-        re-raised; a short write tears the line, so the recorder stops.
+        An ``OSError`` leaves the state as it was and is re-raised. A short write (a
+        disk filling up in mid-line) would tear the line: the fragment is cut off again
+        (the file is truncated back to where the line began) and ``OSError`` raised, so
+        the trace stays whole and may go on once there is room. If even the cut fails,
+        the recorder stops for good.
         """
         if self._fd is None:
             raise RecorderBrokenError("the trace file is not open")
-        written = os.write(self._fd, line)
+        start = os.fstat(self._fd).st_size
+        try:
+            written = os.write(self._fd, line)
+        except OSError:
+            self._cut_back(start)
+            raise
         if written != len(line):
-            self._broken = f"short write to {TRACE_NAME} ({written} of {len(line)} bytes)"
-            raise RecorderBrokenError(self._broken)
+            self._cut_back(start)
+            raise OSError(errno.ENOSPC, f"short write to {TRACE_NAME} ({written} of "
+                                        f"{len(line)} bytes); the fragment was cut off")
+
+    def _cut_back(self, size: int) -> None:
+        """Truncate the trace back to ``size`` bytes after a failed or short write."""
+        assert self._fd is not None
+        try:
+            if os.fstat(self._fd).st_size > size:
+                os.ftruncate(self._fd, size)
+        except OSError as err:
+            self._broken = f"a torn line in {TRACE_NAME} could not be cut off: {err.strerror}"
+            raise RecorderBrokenError(self._broken) from err
+
+    def _abandon(self, made_dir: bool) -> None:
+        """Remove what a failed :meth:`start_rollout` created (best effort)."""
+        if self._fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._fd)
+            self._fd = None
+        self._state = None
+        self._manifest = None
+        for name in (TRACE_NAME, MANIFEST_NAME, f".{MANIFEST_NAME}.tmp"):
+            with contextlib.suppress(OSError):
+                (self._bundle_dir / name).unlink()
+        if made_dir:
+            with contextlib.suppress(OSError):
+                self._bundle_dir.rmdir()
 
     def _sync_trace(self) -> None:
         assert self._fd is not None

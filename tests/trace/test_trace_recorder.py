@@ -420,14 +420,39 @@ def test_every_line_is_one_write(make_recorder, monkeypatch: pytest.MonkeyPatch)
 # ------------------------------------------------------------------ failures
 
 
-def test_short_write_breaks_the_recorder(make_recorder, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_short_write_is_cut_off_and_recording_goes_on(
+    make_recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk filling up in mid-line: the fragment is cut off again, the write fails
+    like any other, and once there is room the trace goes on, whole."""
     recorder = make_recorder()
     root = recorder.start_rollout("r1", "t0")
     real_write = os.write
     monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[:5]))
-    with pytest.raises(RecorderBrokenError, match="short write"):
+    with pytest.raises(OSError, match="short write"):
         recorder.start_turn(root, "u")
     monkeypatch.setattr(os, "write", real_write)
+    assert reduce_bundle(recorder.bundle_dir) == recorder.snapshot()
+    event = recorder.start_turn(root, "u2")
+    assert event.seq == 3
+    assert reduce_bundle(recorder.bundle_dir) == recorder.snapshot()
+
+
+def test_a_torn_line_that_cannot_be_cut_off_breaks_the_recorder(
+    make_recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorder = make_recorder()
+    root = recorder.start_rollout("r1", "t0")
+    real_write = os.write
+    monkeypatch.setattr(os, "write", lambda fd, data: real_write(fd, bytes(data)[:5]))
+
+    def refuse(fd: int, size: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "ftruncate", refuse)
+    with pytest.raises(RecorderBrokenError, match="could not be cut off"):
+        recorder.start_turn(root, "u")
+    monkeypatch.undo()
     with pytest.raises(RecorderBrokenError):
         recorder.start_turn(root, "u2")
     with pytest.raises(TraceFormatError, match="truncated final line"):

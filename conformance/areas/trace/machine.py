@@ -1,37 +1,57 @@
 """The rollout-trace state machine (seed 003): multi-level spawn trees, follow-ups to
-children, results forwarded to parents, closes and resumes, and parents that vanish.
+children, results forwarded to parents, closes and resumes, parents that vanish or
+refuse a prompt, a trace directory whose disk fills, and orchestrators restarted (or
+crashed) on a trace directory that already holds bundles.
 
-Every example starts with a root and one child (so every kind of edge is a step or
-two away); rules then spawn a second root and children under any running agent of a
-running tree, several levels deep. Time passing makes turns complete, and the
-orchestrator forwards each child's result to its parent. Processes exit in two ways:
-noticed at once, or unnoticed for a while (the process is gone, its exit notification
-comes later), which is how a parent is "already gone" when a child's result is
-forwarded to it; ``parent_vanishes`` aims that fault at a child whose turn is in
-flight, since a random exit rarely lands there. Resumes re-attach closed or exited
-children. Preconditions keep a rule from being drawn when no agent fits it. The checks
-in :mod:`conformance.areas.trace.checks` run after every step.
+Every example starts with a root and one child, and often a grandchild (so every
+kind of edge, at depth two too, is a step or two away); rules then spawn a second
+root and children under any running agent of a running tree. Time passing makes
+turns complete, and the orchestrator forwards each child's result to its parent.
+Processes exit in two ways: noticed at once, or unnoticed for a while (the process
+is gone, its exit notification comes later), which is how a parent is "already gone"
+when a child's result is forwarded to it; ``parent_vanishes`` aims that fault at a
+child whose turn is in flight, since a random exit rarely lands there, and
+``parent_refuses`` makes the parent's session refuse the next prompt while its
+process runs (a send fails for another reason than a process gone). Resumes
+re-attach closed or exited children, once or again (``close_and_resume``).
+``disk_fills`` makes writes under the trace directory fail (at open, at write time, or
+part-way through a line) until ``disk_freed``; ``restart`` shuts the orchestrator
+down, or lets it die mid-write, and starts a new one on the same trace directory.
+Preconditions keep a rule from being drawn when no agent fits it. The checks in
+:mod:`conformance.areas.trace.checks` run after every step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import errno
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
 
 from hypothesis import note
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, multiple, precondition, rule
 
+from conformance import faults
 from conformance.areas.trace.observed import Life, observe
+from conformance.errors import BackendError
 from conformance.fakes import profiles
 from conformance.fakes.profiles import BackendProfile
+from conformance.faults import At, Fault
+from conformance.harness import Harness
 from conformance.stateful import HarnessMachine
+from conformance.trace_format.bundle import TRACE_NAME
 
-MAX_AGENTS = 4
+MAX_AGENTS = 5
 MAX_ROOTS = 2
+#: Orchestrators per example: the first and, after a restart or a crash, a second.
+MAX_LIFETIMES = 2
 #: Steps of time: into a turn (its first updates), past a turn, past a long turn.
 ADVANCES = (5.0, 1.0, 30.0)
 #: How long an exit goes unnoticed: not at all, or past a turn of its children.
 NOTICED_AFTER = (0.0, 30.0)
+#: What a kill in the middle of a write leaves at the end of a trace.
+TORN_EVENT = b'{"schema_version":1,"seq":'
 #: Padding that pushes a prompt past the recorders' 4 KiB inline limit, so the trace
 #: needs payload files.
 LONG = " details:" + " lorem ipsum" * 400
@@ -67,11 +87,44 @@ class Facts:
     in_flight: tuple[str, ...]
 
 
+@dataclass
+class TraceRecord:
+    """What a world's trace checks need beyond the harness of the moment: it outlives
+    a restart (:func:`record_of` finds it from any of the world's harnesses)."""
+
+    #: Bundles an earlier orchestrator of the world left, as they were at its end
+    #: (relative path -> bytes): no later orchestrator may change them.
+    previous: dict[Path, dict[str, bytes]] = field(default_factory=dict)
+    #: Harness time of the first write fault under the trace directory: from then on
+    #: a trace may be incomplete (never wrong).
+    fault_since: float | None = None
+    lifetimes: int = 1
+
+
+_RECORDS: weakref.WeakKeyDictionary[Harness, TraceRecord] = weakref.WeakKeyDictionary()
+
+
+def record_of(harness: Harness) -> TraceRecord:
+    """The trace record of a world (an empty one outside the machine)."""
+    return _RECORDS.setdefault(harness, TraceRecord())
+
+
+def bundle_files(bundle: Path) -> dict[str, bytes]:
+    """Every file of a bundle directory, by relative path."""
+    return {p.relative_to(bundle).as_posix(): p.read_bytes()
+            for p in sorted(bundle.rglob("*")) if p.is_file()}
+
+
 class TraceMachine(HarnessMachine):
     """Generates the multi-agent rollouts whose traces seed 003 says go wrong."""
 
     agents = Bundle("agents")
     _facts: tuple[tuple[int, int], Facts] | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.record = record_of(self.harness)
+        self._faults: list[object] = []
 
     # -- what the harness knows (preconditions keep steps from being no-ops) ---------
 
@@ -120,13 +173,18 @@ class TraceMachine(HarnessMachine):
     # -- rules ----------------------------------------------------------------------
 
     @initialize(target=agents, root=trace_profiles(), child=trace_profiles(),
-                long_task=st.booleans())
+                long_task=st.booleans(), grandchild=st.booleans())
     def spawn_root_and_child(
-        self, root: BackendProfile, child: BackendProfile, long_task: bool
+        self, root: BackendProfile, child: BackendProfile, long_task: bool,
+        grandchild: bool = False,
     ) -> object:
-        """Every example starts with a rollout of two agents: every edge is in reach."""
+        """Every example starts with a rollout of two agents (three, with a grandchild,
+        in half of them): every edge is in reach, at depth one and two."""
         first = self._spawn(root, None, False)
-        return multiple(first, self._spawn(child, first, long_task))
+        second = self._spawn(child, first, long_task)
+        if not grandchild:
+            return multiple(first, second)
+        return multiple(first, second, self._spawn(child, second, False))
 
     @precondition(lambda self: self._spawnable() and self._roots() < MAX_ROOTS)
     @rule(target=agents, profile=trace_profiles())
@@ -145,7 +203,13 @@ class TraceMachine(HarnessMachine):
     def send(self, agent: str, long_text: bool) -> None:
         if agent in self.facts().running:
             turns = len(self.harness.agents[agent].session.turns)
-            self.harness.send(agent, f"follow-up {turns} [{agent}]" + (LONG if long_text else ""))
+            try:
+                self.harness.send(agent,
+                                  f"follow-up {turns} [{agent}]" + (LONG if long_text else ""))
+            except BackendError as error:
+                # The session refused it (a refusal meant for a result, met first): the
+                # user sees the error; nothing was sent.
+                note(f"the send to {agent} failed: {error}")
 
     @rule(seconds=st.sampled_from(ADVANCES))
     def advance(self, seconds: float) -> None:
@@ -183,3 +247,90 @@ class TraceMachine(HarnessMachine):
         """Re-attach an ended child whose parent and root still run."""
         if agent in self.facts().resumable:
             self.harness.resume(agent)
+
+    @precondition(lambda self: bool(self._reattachable()))
+    @rule(agent=agents)
+    def close_and_resume(self, agent: str) -> None:
+        """The user closes a running child and resumes it at once (twice in a row is
+        two steps): a thread's runs, one after another, under the same thread id."""
+        if agent in self._reattachable():
+            self.harness.close(agent)
+            self.harness.resume(agent)
+
+    def _reattachable(self) -> list[str]:
+        facts = self.facts()
+        return [a for a in facts.running
+                if self.harness.agents[a].parent in facts.may_parent]
+
+    @precondition(lambda self: bool(self.facts().in_flight))
+    @rule()
+    def parent_refuses(self) -> None:
+        """The parent of the latest child with a turn in flight refuses the next prompt
+        (a rate limit) while its process runs, and time passes until the child's turn
+        is over: its result cannot be delivered, and the parent has not gone anywhere."""
+        child = self.facts().in_flight[-1]
+        record = self.harness.agents[child]
+        parent = record.parent
+        assert parent is not None
+        session = self.harness.agents[parent].session
+        self.harness.hosts[session.kind].refuse_sends(session.session_id)
+        running = [t for t in record.session.turns if t.completed_at is None]
+        due = running[0].started_at + record.session.profile.turn_duration + 0.5
+        wait = max(0.0, due - self.harness.now())
+        note(f"{parent}, the parent of {child}, refuses its next prompt (rate limited); "
+             f"{wait:g}s pass")
+        self.harness.advance(wait)
+
+    @precondition(lambda self: not self._faults)
+    @rule(at=st.sampled_from([At.PARTIAL, At.WRITE, At.OPEN]))
+    def disk_fills(self, at: At) -> None:
+        """Writes under the trace directory fail from now on (until ``disk_freed``): a
+        trace may then miss events, but what it holds must still replay."""
+        self._faults.append(faults.start(Fault(self.harness.world.trace_dir,
+                                               errno.ENOSPC, at)))
+        if self.record.fault_since is None:
+            self.record.fault_since = self.harness.now()
+        note(f"the trace directory's disk is full (at {at.value}); 1s passes")
+        # A second of work meets the full disk (the turns' events go on arriving).
+        self.harness.advance(1.0)
+
+    @precondition(lambda self: bool(self._faults))
+    @rule()
+    def disk_freed(self) -> None:
+        self._stop_faults()
+        note("the trace directory's disk has room again")
+
+    @precondition(lambda self: self.record.lifetimes < MAX_LIFETIMES)
+    @rule(crash=st.booleans())
+    def restart(self, crash: bool) -> None:
+        """A new orchestrator on the same trace directory. Shut down in order, or (with
+        ``crash``) killed in the middle of a write: no shutdown, and every trace it had
+        open ends in a torn line. The new one's sessions are new ones; its agents may
+        reuse the old agent ids, and its rollouts need bundles of their own."""
+        self._stop_faults()
+        old = self.harness
+        trace_dir = old.world.trace_dir
+        if crash:
+            for trace in sorted(trace_dir.glob(f"*/{TRACE_NAME}")):
+                with faults.exempt(), trace.open("ab") as handle:
+                    handle.write(TORN_EVENT)
+        else:
+            old.shutdown()
+        for bundle in sorted(p for p in trace_dir.iterdir() if p.is_dir()):
+            self.record.previous.setdefault(bundle, bundle_files(bundle))
+        self.record.lifetimes += 1
+        self.harness = Harness(self.context.adapter.adapter, self.clock, old.root,
+                               settings=self.world_settings(),
+                               token=f"world-{self.record.lifetimes}")
+        _RECORDS[self.harness] = self.record
+        self._facts = None
+        note(f"{'crash' if crash else 'restart'}: a new orchestrator on {trace_dir.name}/ "
+             f"({len(self.record.previous)} bundle(s) already there)")
+
+    def _stop_faults(self) -> None:
+        while self._faults:
+            faults.stop(self._faults.pop())
+
+    def teardown(self) -> None:
+        self._stop_faults()
+        super().teardown()

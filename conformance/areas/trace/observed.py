@@ -9,7 +9,8 @@ process gone, the orchestrator not told yet) or ended at each moment, and from t
 the relationship edges a faithful trace holds:
 
 * ``spawn`` parent -> child: the child's ``start_session``, for a spawn with a parent;
-* ``message`` parent -> child: a follow-up the user sent to a child;
+* ``message`` parent -> child: a follow-up the user sent to a child, once its send to
+  the child's session went through;
 * ``result`` child -> parent: a send to the parent's session that succeeded and whose
   prompt carries one of the child's final turn messages (the contract requires the
   forwarded message to contain it verbatim: that is how it is attributed);
@@ -54,6 +55,13 @@ class AgentLife:
     closed: bool = False
     #: Harness time its current run stopped running (death or end), if it did.
     stopped_at: float | None = None
+    #: Harness time its current run began (its spawn or its resume).
+    started_at: float = 0.0
+    #: Harness time the orchestrator was told its current run ended.
+    ended_at: float | None = None
+    #: Whether a trace must show this run: a resume while a thread it needs was
+    #: dying may go unrecorded, and then the thread stays ended in the trace.
+    traced: bool = True
 
 
 @dataclass(frozen=True, order=True)
@@ -83,10 +91,17 @@ class Observed:
     root_stopped_at: dict[str, float] = field(default_factory=dict)
     #: Root agents whose end the orchestrator was told of: their rollout is over.
     rollout_over: set[str] = field(default_factory=set)
+    #: When the orchestrator was told of each root's end.
+    rollout_over_at: dict[str, float] = field(default_factory=dict)
     required: Counter[Relationship] = field(default_factory=Counter)
     allowed: Counter[Relationship] = field(default_factory=Counter)
     #: Why each relationship is expected: the timeline entries it comes from.
     evidence: dict[Relationship, list[str]] = field(default_factory=dict)
+    #: When each required occurrence happened (harness time), in order.
+    required_at: dict[Relationship, list[float]] = field(default_factory=dict)
+    #: The text each allowed occurrence carries (the task, the message, the delivered
+    #: result): an edge's body holds one of them.
+    texts: dict[Relationship, list[str]] = field(default_factory=dict)
     #: Successful result deliveries, by (child, parent).
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: Sends to each agent's session that failed (the parent already gone).
@@ -132,6 +147,8 @@ class _Replay:
         self.children: dict[str, list[str]] = {}
         #: Successful sends so far per session: the k-th made its turn ``k``.
         self.sends: Counter[str] = Counter()
+        #: The user's follow-up whose send to the agent's session is to come.
+        self.user_send: tuple[str, Call] | None = None
         #: How many timeline entries and agents have been taken in.
         self.position = 0
         self.known = 0
@@ -155,6 +172,7 @@ class _Replay:
     def step(self, call: Call) -> None:
         observed = self.observed
         if call.op.startswith("harness:"):
+            self.user_send = None
             agent = call.agent_id
             op = call.op.removeprefix("harness:")
             if op == "shutdown":
@@ -174,15 +192,20 @@ class _Replay:
         if agent is None:
             return
         if call.op == "start_session":
-            observed.lives[agent] = AgentLife()
-            parent = observed.agents[agent].parent
-            if parent is not None:
-                self.judge(Relationship(EdgeKind.SPAWN, parent, agent), [parent], call)
+            observed.lives[agent] = AgentLife(started_at=call.time)
+            record = observed.agents[agent]
+            if record.parent is not None:
+                self.judge(Relationship(EdgeKind.SPAWN, record.parent, agent), [record.parent],
+                           call, text=record.prompt)
         elif call.op == "notify:process_exited":
             self.end(agent, call)
         elif call.op == "send":
+            user = self.user_send
+            self.user_send = None
             if call.outcome == "ok":
                 self.sends[call.session_id or ""] += 1
+                if user is not None and user[0] == agent:
+                    self.judge_message(agent, user[1])
                 self.on_delivery(agent, call)
             else:
                 observed.failed_sends.setdefault(agent, []).append(call)
@@ -196,11 +219,14 @@ class _Replay:
         life.state = state
         if life.stopped_at is None:
             life.stopped_at = call.time
+        if state is Life.ENDED:
+            life.ended_at = call.time
         root = self.observed.root_of[agent]
         if agent == root:
             self.observed.root_stopped_at.setdefault(agent, call.time)
             if state is Life.ENDED:
                 self.observed.rollout_over.add(agent)
+                self.observed.rollout_over_at.setdefault(agent, call.time)
 
     def end(self, agent: str, call: Call) -> None:
         self.stop(agent, call, Life.ENDED)
@@ -208,27 +234,38 @@ class _Replay:
     # -- relationships --------------------------------------------------------------------
 
     def judge(self, relationship: Relationship, needs: Iterable[str], call: Call,
-              *, optional: bool = False) -> None:
-        """Count one relationship as required, allowed or impossible (module docstring)."""
+              *, optional: bool = False, text: str | None = None) -> bool:
+        """Count one relationship as required, allowed or impossible (module docstring);
+        whether it is required."""
         observed = self.observed
         root = observed.root_of[relationship.target]
         if root in observed.rollout_over:
-            return
+            return False
         states = {observed.life(agent).state for agent in (*needs, root)}
         if Life.ENDED in states:
-            return
+            return False
         observed.allowed[relationship] += 1
+        if text is not None:
+            observed.texts.setdefault(relationship, []).append(text)
         tag = "may be recorded"
         if Life.DYING not in states and not optional:
             observed.required[relationship] += 1
+            observed.required_at.setdefault(relationship, []).append(call.time)
             tag = "must be recorded"
         observed.evidence.setdefault(relationship, []).append(
             f"{_show(call)} ({tag})")
+        return tag == "must be recorded"
 
     def on_user_send(self, agent: str, call: Call) -> None:
+        """The user sends a follow-up: a message edge once the send to the agent's
+        session went through (a send refused by a running session carried nothing)."""
+        self.user_send = (agent, call)
+
+    def judge_message(self, agent: str, call: Call) -> None:
         parent = self.observed.agents[agent].parent
         if parent is not None:
-            self.judge(Relationship(EdgeKind.MESSAGE, parent, agent), [parent, agent], call)
+            self.judge(Relationship(EdgeKind.MESSAGE, parent, agent), [parent, agent], call,
+                       text=self.harness.user_prompts.get(call.seq))
 
     def on_close(self, agent: str, call: Call) -> None:
         life = self.observed.lives[agent]
@@ -249,9 +286,9 @@ class _Replay:
         if life.state is not Life.ENDED:
             return  # resuming a running agent does nothing
         parent = self.observed.agents[agent].parent
-        if parent is not None:
-            self.judge(Relationship(EdgeKind.RESUME, parent, agent), [parent], call)
-        self.observed.lives[agent] = AgentLife()
+        traced = parent is None or self.judge(Relationship(EdgeKind.RESUME, parent, agent),
+                                              [parent], call)
+        self.observed.lives[agent] = AgentLife(started_at=call.time, traced=traced)
 
     def on_delivery(self, parent: str, call: Call) -> None:
         """A send to ``parent`` succeeded: a child's result if it carries one."""
@@ -264,7 +301,14 @@ class _Replay:
         if child is None:
             return
         self.observed.deliveries[(child, parent)] += 1
-        self.judge(Relationship(EdgeKind.RESULT, child, parent), [child, parent], call)
+        self.judge(Relationship(EdgeKind.RESULT, child, parent), [child, parent], call,
+                   text=self.final_in(child, prompt))
+
+    def final_in(self, child: str, prompt: str) -> str:
+        """The longest final answer of ``child`` that ``prompt`` carries."""
+        finals = [t.script.final for t in self.observed.agents[child].session.turns
+                  if t.completed_at is not None and t.script.final and t.script.final in prompt]
+        return max(finals, key=len, default=prompt)
 
     def result_source(self, parent: str, prompt: str) -> str | None:
         """The child of ``parent`` whose final turn message ``prompt`` carries (the
