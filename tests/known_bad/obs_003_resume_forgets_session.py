@@ -1,16 +1,17 @@
-"""OBS-003: a resumed session is treated as a brand-new one.
+"""OBS-003: a resumed session is watched as if it had just started.
 
-On resume the orchestrator throws away what it knew (the transcript it found, that
-the first turn completed) and starts watching the session from scratch. For Claude
-Code and Gemini CLI that only costs a poll; for Codex it waits again for a
-first-turn notification that will never come (the first turn was long ago), so the
-resumed session, whose rollout is on disk, is never found again.
+On resume the orchestrator throws away what it knew (the transcript it found) and
+goes back to its start-up rule: for Codex, "wait for a turn-complete notification
+before looking". But the first turn was long ago: unless the user sends a new
+prompt, that notification never comes, and the resumed session, whose rollout is on
+disk, is never found again. (Claude Code and Gemini CLI are polled, and found.)
 """
 
 from __future__ import annotations
 
-from reference_impl.observability import SessionTracker
-from reference_impl.orchestrator import ReferenceOrchestrator
+from conformance.contract import BackendKind, Notification
+from reference_impl.observability import ObsEvent, ObsState
+from reference_impl.orchestrator import Agent, ReferenceOrchestrator
 from tests.known_bad._base import adapter_for
 
 VIOLATES = "OBS-003"
@@ -21,8 +22,14 @@ class ForgetfulResume(ReferenceOrchestrator):
         super().resume(agent_id)
         agent = self._agent(agent_id)
         agent.transcript = None
-        agent.tracker = SessionTracker(agent.backend, agent.tracker.started_at,
-                                       self.world.settings.first_turn_deadline)
+        if agent.backend is BackendKind.CODEX:
+            agent.tracker.state = ObsState.UNOBSERVABLE
+
+    def _on_turn_complete(self, agent: Agent, note: Notification) -> None:
+        if agent.tracker.state is ObsState.UNOBSERVABLE:
+            agent.tracker.fire(ObsEvent.FIRST_TURN_NOTIFIED)
+            return
+        super()._on_turn_complete(agent, note)
 
 
 conformance_adapter = adapter_for(ForgetfulResume, "known-bad-obs-003-resume")

@@ -151,6 +151,18 @@ def hung_worker_reported_and_kept(harness: Harness) -> None:
         "suspected hung and kept for debugging, not silently ended."))
     deadline = harness.world.settings.first_turn_deadline
     now = harness.now()
+    views = {v.agent_id: v for v in harness.views()}
+    for record in harness.agents.values():
+        session = record.session
+        view = views.get(record.agent_id)
+        # (One reported hung after its notification arrived did not hear it: OBS-003's.)
+        if view is not None and view.state is AgentState.SUSPECTED_HUNG and (
+                now - session.started_at <= deadline):
+            raise InvariantViolation("OBS-005", (
+                f"{record.agent_id} is reported suspected hung, but its first turn has run "
+                f"{now - session.started_at:.1f}s, within the {deadline:g}s deadline. "
+                "Expected suspected_hung only for a worker whose first turn outlasted the "
+                "deadline."))
     for record in harness.agents.values():
         session = record.session
         due = session.started_at + deadline
