@@ -176,8 +176,18 @@ class Harness:
         self._call(f"close({agent_id!r})", lambda: self.orchestrator.close(agent_id))
 
     def resume(self, agent_id: str) -> None:
+        """The user resumes the agent. One the orchestrator knows ended (a close, an exit
+        it was told of, a shutdown) must come back: its session's process resumed
+        (``resume_session``) before ``resume`` returns."""
+        record = self.agents[agent_id]
+        ended = not record.session.alive and self.ended_positively(record, self.clock.now())
         self._mark("resume", agent_id)
         self._call(f"resume({agent_id!r})", lambda: self.orchestrator.resume(agent_id))
+        if ended and not record.session.alive:
+            raise AdapterError(
+                f"resume({agent_id!r}) returned, but the ended agent's {record.backend.value} "
+                f"session {record.session.session_id} was not resumed: resume must call "
+                "resume_session on it (the same session in a new process)")
 
     def export(self, agent_id: str, destination: Path) -> None:
         self._mark("export", agent_id)

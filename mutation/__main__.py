@@ -52,9 +52,9 @@ except ModuleNotFoundError:  # pragma: no cover - Python 3.10
 ROOT = Path(__file__).resolve().parent.parent
 AREAS = Path(__file__).with_name("areas.toml")
 RESULTS = Path(__file__).with_name("results")
-#: Mutants per area in the default, sampled run: it keeps a run of every area within
-#: 30 minutes on 2 cores.
-SAMPLE = 60
+#: Mutants per area in the default, sampled run (areas.toml may set its own): it keeps
+#: a run of every area within 30 minutes on 2 cores.
+SAMPLE = 40
 TARGET = 0.90
 
 
@@ -63,6 +63,7 @@ class Area:
     name: str
     marker: str
     modules: list[str]
+    sample: int = SAMPLE
 
     def test_command(self, python: str) -> str:
         selection = f" -m {self.marker}" if self.marker else ""
@@ -96,7 +97,8 @@ class Tally:
 
 def load_areas(names: Sequence[str] | None) -> list[Area]:
     data = tomllib.loads(AREAS.read_text(encoding="utf-8"))
-    areas = [Area(name, str(spec.get("marker", "")), list(spec["modules"]))
+    areas = [Area(name, str(spec.get("marker", "")), list(spec["modules"]),
+                  int(spec.get("sample", SAMPLE)))
              for name, spec in data["areas"].items()]
     if names:
         unknown = sorted(set(names) - {a.name for a in areas})
@@ -151,7 +153,16 @@ def baseline(area: Area, python: str) -> float:
     return time.perf_counter() - start
 
 
-def mark(session: Path, area: Area, size: int | None, tally: Tally) -> None:
+def previous_survivors(path: Path) -> set[str]:
+    """The site keys of the survivors a report lists."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return {filters.Site(s["module"], s["operator"], s["line"], s["column"], s["code"],
+                         s["occurrence"]).key
+            for area in data["areas"] for s in area["survivors"]}
+
+
+def mark(session: Path, area: Area, size: int | None, tally: Tally,
+         only: set[str] | None = None) -> None:
     """Apply the filters: skip the equivalent and the unsampled, with the reason."""
     known = filters.reviewed()
     skip: dict[str, str] = {}
@@ -164,16 +175,19 @@ def mark(session: Path, area: Area, size: int | None, tally: Tally) -> None:
             module = str(spec.module_path)
             where = filters.site(ROOT, module, spec.operator_name, spec.start_pos,
                                  spec.occurrence)
-            reason = filters.equivalent_by_construction(ROOT, module, spec.start_pos)
+            reason = filters.equivalent_by_construction(ROOT, module, spec.start_pos,
+                                                        spec.operator_name)
+            entry = known.find(where) if reason is None else None
             if reason is not None:
                 skip[item.job_id] = f"equivalent by construction: {reason}"
                 tally.by_construction += 1
-            elif where.key in known:
-                skip[item.job_id] = f"reviewed as equivalent: {known[where.key].reason}"
+            elif entry is not None:
+                skip[item.job_id] = f"reviewed as equivalent: {entry.reason}"
                 tally.reviewed += 1
             else:
                 candidates.append((item.job_id, where))
-        chosen = filters.sample([w for _, w in candidates], size)
+        chosen = (filters.sample([w for _, w in candidates], size) if only is None
+                  else only)
         for job, where in candidates:
             if where.key not in chosen:
                 skip[job] = "not in the sample"
@@ -260,13 +274,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--areas", help="comma-separated areas (default: all)")
     scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("--sample", type=int, default=SAMPLE,
-                       help=f"mutants per area (default {SAMPLE}; deterministic)")
+    scope.add_argument("--sample", type=int, default=None,
+                       help=f"mutants per area (default: areas.toml's, else {SAMPLE}; "
+                            "deterministic)")
     scope.add_argument("--full", action="store_true", help="every mutant")
     parser.add_argument("--workers", type=int, default=2, help="local workers (default 2)")
     parser.add_argument("--worker-url", action="append", default=[],
                         help="a running 'cosmic-ray http-worker' to use instead of local "
                              "ones (repeat for several machines)")
+    scope.add_argument("--survivors", type=Path, metavar="REPORT",
+                       help="run only the survivors a report (latest.json) lists, as "
+                            "they are now (to see whether new checks kill them)")
     parser.add_argument("--target", type=float, default=TARGET)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -289,7 +307,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         session.unlink(missing_ok=True)
         write_config(config, area, python, max(60.0, 4 * seconds), urls)
         cosmic("init", str(config), str(session))
-        mark(session, area, None if args.full else args.sample, tally)
+        only = previous_survivors(args.survivors) if args.survivors else None
+        mark(session, area, None if args.full else (args.sample or area.sample), tally, only)
         print(f"{area.name}: {tally.generated} mutants, baseline {seconds:.1f}s", flush=True)
         sessions.append((area, config, session, tally))
     started = time.perf_counter()
@@ -312,15 +331,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{survivor['operator']}\n{survivor['diff']}\n"
                   "# if the spec allows it, for mutation/equivalent.toml:\n"
                   "[[equivalent]]\n"
-                  + "".join(f"{k} = {json.dumps(survivor[k], ensure_ascii=False)}\n"
-                            for k in ("module", "operator", "code", "column", "occurrence"))
-                  + 'reason = """\n"""')
-    (args.out / "latest.json").write_text(json.dumps({
-        "sample": None if args.full else args.sample, "target": args.target,
+                  f"module = {json.dumps(survivor['module'])}\n"
+                  f"operators = [{json.dumps(survivor['operator'])}]\n"
+                  f"code = {json.dumps(survivor['code'], ensure_ascii=False)}\n"
+                  'reason = """\n"""')
+    report = args.out / ("survivors.json" if args.survivors else "latest.json")
+    report.write_text(json.dumps({
+        "sample": None if args.full else (args.sample or {a.name: a.sample for a in areas}),
+        "target": args.target,
         "seconds": round(time.perf_counter() - started, 1), "workers": len(urls),
         "areas": [{**{k: v for k, v in t.__dict__.items()}, "score": t.score} for t in tallies],
     }, indent=2) + "\n", encoding="utf-8")
-    (args.out / "latest.md").write_text(f"```text\n{table}\n```\n", encoding="utf-8")
+    if not args.survivors:
+        (args.out / "latest.md").write_text(f"```text\n{table}\n```\n", encoding="utf-8")
     missed = [t for t in tallies if t.score is not None and t.score < args.target]
     return 1 if missed else 0
 

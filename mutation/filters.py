@@ -100,45 +100,115 @@ def _never_run(tree: ast.Module) -> Iterable[tuple[ast.AST, str]]:
                 yield argument, "in the text of a log message (not specified behaviour)"
 
 
-def equivalent_by_construction(root: Path, module: str, start: Sequence[int]) -> str | None:
+#: Operators that swap identity and equality: the same test for enum members and None.
+_IDENTITY_SWAPS = frozenset({"ReplaceComparisonOperator_Is_Eq",
+                             "ReplaceComparisonOperator_IsNot_NotEq"})
+
+
+def _singleton(node: ast.expr) -> bool:
+    """``None``, or ``SomeEnum.MEMBER`` (a capitalised class, an upper-case member)."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return True
+    return (isinstance(node, ast.Attribute) and node.attr.isupper()
+            and isinstance(node.value, ast.Name) and node.value.id[:1].isupper())
+
+
+def _identity_of_singletons(tree: ast.Module, position: tuple[int, int]) -> bool:
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Compare) and _inside(position, node) and all(
+                _singleton(c) for c in node.comparators):
+            return True
+    return False
+
+
+def equivalent_by_construction(root: Path, module: str, start: Sequence[int],
+                               operator: str = "") -> str | None:
     """Why a mutation at ``start`` cannot change behaviour, or ``None``."""
     _, tree = _source(str(root / module))
     position = (int(start[0]), int(start[1]))
     for node, reason in _never_run(tree):
         if _inside(position, node):
             return reason
+    if operator.split("/")[-1] in _IDENTITY_SWAPS and _identity_of_singletons(tree, position):
+        return "'is' and '==' agree on enum members and None"
+    if operator.split("/")[-1] == "ReplaceBinaryOperator_Mul_Div" and _in_signature_marker(
+            tree, position):
+        return ("a parameter list's '*' turned into '/': every call names the keyword "
+                "arguments it passes, and still works")
     return None
+
+
+def _in_signature_marker(tree: ast.Module, position: tuple[int, int]) -> bool:
+    """Whether ``position`` is in a function's parameter list, outside every default."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            start = (node.lineno, node.col_offset)
+            body = node.body[0]
+            if not (start <= position < (body.lineno, body.col_offset)):
+                continue
+            defaults = [*node.args.defaults, *(d for d in node.args.kw_defaults if d)]
+            return not any(_inside(position, d) for d in defaults)
+    return False
 
 
 @dataclass(frozen=True)
 class Reviewed:
-    """One entry of ``equivalent.toml``: a survivor judged equivalent, and why."""
+    """One entry of ``equivalent.toml``: survivors judged equivalent, and why.
+
+    An entry names a module and the code of one line; ``operators`` (a list, or
+    ``["*"]`` for every operator), ``column`` and ``occurrence`` narrow it down (``None``
+    matches any).
+    """
 
     module: str
-    operator: str
+    operators: tuple[str, ...]
     code: str
-    column: int
-    occurrence: int
+    column: int | None
     reason: str
+    occurrence: int | None = None
 
-    @property
-    def key(self) -> str:
-        return f"{self.module}:{self.operator}:{self.code}:{self.column}:{self.occurrence}"
+    def matches(self, where: Site) -> bool:
+        return (where.module == self.module and where.code == self.code
+                and ("*" in self.operators or where.operator in self.operators)
+                and (self.column is None or where.column == self.column)
+                and (self.occurrence is None or where.occurrence == self.occurrence))
 
 
-def reviewed(path: Path = REVIEWED) -> dict[str, Reviewed]:
-    """The reviewed equivalent mutants, by site key."""
+class Reviews:
+    """Every entry of ``equivalent.toml``, and which ones matched nothing (stale)."""
+
+    def __init__(self, entries: list[Reviewed]) -> None:
+        self.entries = entries
+        self.used: set[int] = set()
+
+    def find(self, where: Site) -> Reviewed | None:
+        for number, entry in enumerate(self.entries):
+            if entry.matches(where):
+                self.used.add(number)
+                return entry
+        return None
+
+    def stale(self) -> list[Reviewed]:
+        return [e for n, e in enumerate(self.entries) if n not in self.used]
+
+
+def reviewed(path: Path = REVIEWED) -> Reviews:
+    """The reviewed equivalent mutants."""
     if not path.is_file():
-        return {}
+        return Reviews([])
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    entries: dict[str, Reviewed] = {}
+    entries: list[Reviewed] = []
     for raw in data.get("equivalent", []):
-        entry = Reviewed(raw["module"], raw["operator"], raw["code"], int(raw["column"]),
-                         int(raw["occurrence"]), raw["reason"].strip())
+        operators = raw.get("operators", raw.get("operator", "*"))
+        entry = Reviewed(raw["module"], tuple([operators] if isinstance(operators, str)
+                                              else operators),
+                         raw["code"], raw.get("column"), raw["reason"].strip(),
+                         raw.get("occurrence"))
         if not entry.reason:
-            raise ValueError(f"{path}: the entry for {entry.key} gives no reason")
-        entries[entry.key] = entry
-    return entries
+            raise ValueError(f"{path}: the entry for {entry.module} {entry.code!r} gives no "
+                             "reason")
+        entries.append(entry)
+    return Reviews(entries)
 
 
 def sample(sites: Iterable[Site], size: int | None) -> set[str]:
@@ -148,5 +218,5 @@ def sample(sites: Iterable[Site], size: int | None) -> set[str]:
     return {s.key for s in chosen}
 
 
-__all__ = ["REVIEWED", "Reviewed", "Site", "equivalent_by_construction", "reviewed", "sample",
-           "site"]
+__all__ = ["REVIEWED", "Reviewed", "Reviews", "Site", "equivalent_by_construction", "reviewed",
+           "sample", "site"]

@@ -49,12 +49,13 @@ def test_parse_log_tells_events_from_everything_else() -> None:
            b'[1,2]\n'
            b'{"kind":"acp.prompt","da')
     lines = parse_log(raw)
-    assert [line.number for line in lines] == [1, 2, 4, 5, 6]
+    assert [line.number for line in lines] == [1, 2, 3, 4, 5, 6]
     assert lines[0].problem is None and lines[0].kind == "acp.plan"
     assert "unknown kind" in str(lines[1].problem)
-    assert "data" in str(lines[2].problem)
-    assert "not an object" in str(lines[3].problem)
-    assert not lines[4].complete and lines[4].problem is not None
+    assert "blank" in str(lines[2].problem)  # a blank line is no event either
+    assert "data" in str(lines[3].problem)
+    assert "not an object" in str(lines[4].problem)
+    assert not lines[5].complete and lines[5].problem is not None
 
 
 def test_a_spawn_carries_its_content_to_the_orchestrator(

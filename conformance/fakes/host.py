@@ -74,8 +74,9 @@ class FakeSession:
     resumed_at: list[float] = field(default_factory=list)
     #: Follow-up turns waiting for the running turn to complete.
     queued: list[FakeTurn] = field(default_factory=list)
-    #: Every time the process exited (a resumed session can exit again).
+    #: Every time the process exited (a resumed session can exit again), and how.
     exits: list[float] = field(default_factory=list)
+    exit_codes: list[int] = field(default_factory=list)
     #: Where each life of the process starts and each exit falls in the world's
     #: timeline, as ``(time, position)``: a position orders events of the same instant
     #: (see :meth:`conformance.harness.Harness.ended_positively`).
@@ -98,6 +99,8 @@ class FakeSession:
     #: Reasons the next sends fail with although the process runs (a rate limit, a
     #: prompt too long): see :meth:`FakeSessionHost.refuse_sends`.
     refusals: list[str] = field(default_factory=list)
+    #: The prompts of sends that failed (no process, or refused), in order.
+    failed_prompts: list[str] = field(default_factory=list)
     #: Where the process keeps scratch files (``$TMPDIR``, else the world's stand-in
     #: for the system temporary directory); ``None`` when it writes none.
     scratch_dir: Path | None = None
@@ -264,10 +267,12 @@ class FakeSessionHost:
             self._record("send", session_id, "SessionNotFound")
             raise SessionNotFound(self.kind.value, session_id)
         if not session.alive:
+            session.failed_prompts.append(prompt)
             self._record("send", session_id, "BackendError")
             raise BackendError(f"{self.kind.value} session {session_id} has no running process")
         if session.refusals:
             reason = session.refusals.pop(0)
+            session.failed_prompts.append(prompt)
             self._record("send", session_id, "BackendError")
             raise BackendError(f"{self.kind.value} session {session_id} refused the prompt: "
                                f"{reason}")
@@ -418,6 +423,7 @@ class FakeSessionHost:
         session.alive = False
         session.exited_at = self.clock.now()
         session.exits.append(session.exited_at)
+        session.exit_codes.append(exit_code)
         # After every entry recorded so far, before the next.
         session.exit_marks.append((session.exited_at, len(self.calls.calls) + 0.5))
         session.generation += 1

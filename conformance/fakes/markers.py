@@ -82,7 +82,10 @@ class PlantedRequest:
     headers: Mapping[str, str]
 
 
-def planted_request(kind: BackendKind, key: str) -> PlantedRequest:
+def planted_request(kind: BackendKind, key: str, token: str = "") -> PlantedRequest:
+    """The URL and headers of a model request carrying ``key`` (and, for Gemini CLI,
+    ``token`` as an ``access_token`` query parameter, a credential in the URL that is
+    not shaped like a key)."""
     url = _ENDPOINTS[kind]
     if kind is BackendKind.CODEX:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json",
@@ -92,13 +95,13 @@ def planted_request(kind: BackendKind, key: str) -> PlantedRequest:
                    "Content-Type": "application/json"}
     else:
         headers = {"x-goog-api-key": key, "Content-Type": "application/json"}
-        url = f"{url}?alt=sse&key={key}"
+        url = f"{url}?alt=sse&key={key}" + (f"&access_token={token}" if token else "")
     return PlantedRequest(url, headers)
 
 
 def marker_responder(kind: BackendKind, key: str, token: str = "") -> Responder:
     """A responder for ``kind`` that plants markers (see the module docstring)."""
-    planted = planted_request(kind, key)
+    planted = planted_request(kind, key, token)
     in_body = _body_credentials(kind, key, token) if token else {}
 
     def respond(prompt: str, turn_index: int, session_id: str) -> TurnScript:

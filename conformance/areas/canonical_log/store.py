@@ -112,11 +112,12 @@ def parse_line(number: int, raw: bytes, complete: bool) -> LogLine:
 
 
 def parse_log(raw: bytes) -> list[LogLine]:
-    """Every non-blank line of a log, in file order."""
+    """Every line of a log, in file order (a blank line is one too: not an event)."""
     pieces = raw.split(b"\n")
     torn = pieces.pop()  # after the last newline: b"" unless the last line is torn
-    lines = [parse_line(n, piece, True) for n, piece in enumerate(pieces, 1)
-             if piece.strip()]
+    lines = [parse_line(n, piece, True) if piece.strip()
+             else LogLine(n, piece, True, None, "blank (a line that is no event)")
+             for n, piece in enumerate(pieces, 1)]
     if torn.strip():
         lines.append(parse_line(len(pieces) + 1, torn, False))
     return lines

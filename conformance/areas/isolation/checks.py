@@ -30,15 +30,16 @@ from __future__ import annotations
 import datetime as _dt
 import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from conformance import planting
 from conformance.areas.isolation.machine import IsolationMachine, agent_dir, record_of
 from conformance.errors import InvariantViolation
-from conformance.fakes.markers import FINAL, INTERMEDIATE, KIND_NAMES
+from conformance.fakes.markers import FINAL, INTERMEDIATE, KIND_NAMES, marker
 from conformance.files import describe_difference, is_within, iter_files, read_lines
-from conformance.harness import Harness
+from conformance.harness import AgentRecord, Harness
 from conformance.stateful import step_check
 
 HISTORY = "history.jsonl"
@@ -183,6 +184,84 @@ def _json_lines(path: Path) -> list[dict[str, Any]]:
     return records
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """One life of a sub-agent, as the harness saw it: a spawn or resume to its end."""
+
+    started: float
+    #: Harness time of the end signal that ended it (``None`` while it runs).
+    ended: float | None
+    #: How it ended, as its finished entry must say.
+    status: str | None
+    #: The last final answer of a turn it completed (``None`` if none completed).
+    last_final: str | None
+
+
+def invocations(record: AgentRecord) -> list[Invocation]:
+    """Every invocation of the agent, in order."""
+    session = record.session
+    ends = sorted([(*mark, "succeeded" if code == 0 else "failed")
+                   for mark, code in zip(session.exit_marks, session.exit_codes, strict=True)]
+                  + [(*mark, "closed") for mark in record.close_marks])
+    out = []
+    marks = session.life_marks
+    for number, start in enumerate(marks):
+        following = marks[number + 1] if number + 1 < len(marks) else None
+        end = next((e for e in ends if e[:2] > start
+                    and (following is None or e[:2] < following)), None)
+        finals = [t.script.final for t in session.turns if t.completed_at is not None
+                  and start[0] <= t.completed_at and (end is None or t.completed_at <= end[0])]
+        out.append(Invocation(start[0], None if end is None else end[0],
+                              None if end is None else str(end[2]),
+                              finals[-1] if finals else None))
+    return out
+
+
+def _timing_problems(entry: dict[str, Any], life: Invocation, now: float) -> list[str]:
+    """Whether the entry's times and status are those of the invocation."""
+    problems = []
+    started = _parse_time(entry.get("started_at"))
+    expected = _dt.datetime.fromtimestamp(life.started, tz=_dt.timezone.utc)
+    if started is not None and abs((started - expected).total_seconds()) >= 0.0005:
+        problems.append(f"started_at {entry.get('started_at')!r} is not when the invocation "
+                        f"began ({iso_time(life.started)})")
+    if entry.get("event") != "finished" or life.ended is None:
+        return problems
+    finished = _parse_time(entry.get("finished_at"))
+    if finished is not None and not (
+            life.ended - 0.0005 < finished.timestamp() < now + 0.0005):
+        problems.append(f"finished_at {entry.get('finished_at')!r} is not when it ended "
+                        f"({iso_time(life.ended)}) or later")
+    duration = entry.get("duration_s")
+    if (started is not None and finished is not None and isinstance(duration, int | float)
+            and abs(duration - (finished - started).total_seconds()) >= 0.0015):
+        problems.append(f"duration_s {duration!r} is not finished_at - started_at "
+                        f"({(finished - started).total_seconds():g}s)")
+    if entry.get("status") != life.status:
+        problems.append(f"status {entry.get('status')!r}, but it ended {life.status!r} "
+                        "(a process exit with 0: 'succeeded', otherwise 'failed'; a close "
+                        "or shutdown: 'closed')")
+    return problems
+
+
+def _output_problem(harness: Harness, agent_id: str, entry: dict[str, Any],
+                    life: Invocation) -> str | None:
+    """A finished entry's output summary must carry its last final answer's marker."""
+    if entry.get("event") != "finished" or not life.last_final:
+        return None  # an empty or missing answer: what the summary holds is ISO-003's
+    mark = marker(FINAL, planting.token_of(harness, agent_id))
+    summary = entry.get("output_summary")
+    if mark in life.last_final and not (isinstance(summary, str) and mark in summary):
+        return (f"output_summary {str(summary)[:60]!r} does not summarise the "
+                f"invocation's last final answer {life.last_final[:60]!r}")
+    return None
+
+
+def iso_time(timestamp: float) -> str:
+    moment = _dt.datetime.fromtimestamp(timestamp, tz=_dt.timezone.utc)
+    return moment.isoformat(timespec="milliseconds")
+
+
 @step_check("ISO-004", IsolationMachine)
 def main_history_records_each_invocation(harness: Harness) -> None:
     path = harness.world.home / HISTORY
@@ -201,14 +280,21 @@ def main_history_records_each_invocation(harness: Harness) -> None:
                 f"{what}; the main history {HISTORY} holds its entries {events}. Expected "
                 f"{expected}: a 'started' entry per invocation and a 'finished' entry once "
                 f"it ended (JSON lines with \"type\": \"{ENTRY_TYPE}\")."))
-        for entry in mine:
+        seen = invocations(record)
+        for number, entry in enumerate(mine):
             problems = _entry_problems(entry)
+            if not problems and number // 2 < len(seen):
+                life = seen[number // 2]
+                problems = _timing_problems(entry, life, harness.now())
+                output = _output_problem(harness, agent_id, entry, life)
+                problems += [output] if output else []
             if problems:
                 raise InvariantViolation("ISO-004", (
-                    f"{what}; its {entry.get('event')} entry in {HISTORY} is incomplete: "
+                    f"{what}; its {entry.get('event')} entry in {HISTORY} is wrong: "
                     f"{'; '.join(problems)}. Entry: {json.dumps(entry)[:300]}. Expected "
                     f"fields: {', '.join(FINISHED_FIELDS)} (finished entries), with "
-                    f"summaries of at most {SUMMARY_LIMIT} characters."))
+                    f"summaries of at most {SUMMARY_LIMIT} characters, the invocation's "
+                    "times and how it ended."))
 
 
 @step_check("ISO-005", IsolationMachine)

@@ -202,10 +202,13 @@ class IsolationMachine(HarnessMachine):
     def close(self, agent: str) -> None:
         self._cleaning(agent, "close", lambda: self.harness.close(agent))
 
-    @rule(agent=agents)
-    def process_exits(self, agent: str) -> None:
+    @rule(agent=agents, code=st.sampled_from([0, 1]))
+    def process_exits(self, agent: str, code: int = 0) -> None:
+        """The process exits by itself, successfully or not (its invocation then
+        finished 'succeeded' or 'failed')."""
         if self.harness.agents[agent].session.alive:
-            self._cleaning(agent, "process exit", lambda: self.harness.exit_process(agent))
+            self._cleaning(agent, "process exit",
+                           lambda: self.harness.exit_process(agent, code))
 
     @rule(agent=agents)
     def resume(self, agent: str) -> None:

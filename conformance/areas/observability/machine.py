@@ -93,6 +93,16 @@ class ObservabilityMachine(HarnessMachine):
             self.harness.send(agent, f"{text} ({agent})")
 
     @rule(agent=agents)
+    def tick_at_deadline(self, agent: str) -> None:
+        """The monitor ticks at the very instant the agent's first turn reaches the
+        deadline: not past it yet, so not suspected hung yet."""
+        session = self.harness.agents[agent].session
+        due = session.started_at + FIRST_TURN_DEADLINE
+        if self.harness.now() < due:
+            self.harness.advance(due - self.harness.now())
+        self.harness.tick()
+
+    @rule(agent=agents)
     def follow_up_near_deadline(self, agent: str) -> None:
         """The user sends a follow-up a second before the agent's first turn reaches the
         deadline (a worker that seems slow gets nudged): a follow-up is a new turn,

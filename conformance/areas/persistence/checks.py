@@ -24,6 +24,7 @@ from conformance import planting
 from conformance.areas.isolation.machine import agent_dir
 from conformance.areas.persistence.machine import (
     BLOCKER,
+    Blocked,
     PersistenceMachine,
     PersistenceOffMachine,
     record_of,
@@ -183,11 +184,12 @@ def approvals_and_cancellations_recorded(harness: Harness) -> None:
                     "{\"type\": \"approval\", \"event\": <the event>} per approval event."))
         expected = cancellations[record.agent_id]
         found = sum(1 for r in logged if r.get("type") == "cancellation")
-        if found < expected:
+        if found != expected:
             raise InvariantViolation("PER-004", (
                 f"{record.agent_id} was closed or shut down {expected} time(s) while a turn "
                 f"was running, and {_rel(harness, path)} records {found} cancellation(s). "
-                "Expected a JSON line {\"type\": \"cancellation\", ...} for each."))
+                "Expected a JSON line {\"type\": \"cancellation\", ...} for each, and none "
+                "for a close that interrupted nothing."))
 
 
 @step_check("PER-005", PersistenceMachine)
@@ -240,6 +242,36 @@ def layout_unchanged_when_off(harness: Harness) -> None:
                 "artifacts anywhere."))
 
 
+def _records_exchanges(harness: Harness) -> bool:
+    """Whether the orchestrator records raw exchanges for a healthy session at all."""
+    for record in _unblocked(harness):
+        if _json_lines(session_dir(harness, record) / RAW_LOG):
+            return True
+    return False
+
+
+def _fallback_lost(harness: Harness, record: AgentRecord, blocked: Blocked) -> str | None:
+    """A model exchange made after the fault that no file outside the session directory
+    records (unless the fallback location fails too)."""
+    if blocked.fallback_fails or not _records_exchanges(harness):
+        return None  # nothing to fall back to, or raw logging missing anyway (PER-003's)
+    host = harness.hosts[record.backend]
+    exchanges = [n for n in host.delivered if n.session_id == record.session.session_id
+                 and n.kind is NotificationKind.MODEL_EXCHANGE and n.time >= blocked.since]
+    if not exchanges:
+        return None
+    directory = session_dir(harness, record).resolve()
+    recorded: list[Any] = []
+    for path in iter_files(agent_dir(harness, record.agent_id)):
+        if not path.resolve().is_relative_to(directory):
+            recorded += [r.get("response") for r in _json_lines(path)]
+    for note in exchanges:
+        if note.data.get("response") not in recorded:
+            return (f"its model exchange of turn {note.turn_id} (at "
+                    f"{harness.describe(note.time)}) is recorded nowhere outside it")
+    return None
+
+
 @step_check("PER-007", PersistenceMachine)
 def unwritable_session_dir_falls_back(harness: Harness) -> None:
     faults = record_of(harness)
@@ -270,6 +302,11 @@ def unwritable_session_dir_falls_back(harness: Harness) -> None:
                 raise InvariantViolation("PER-007", (
                     f"{where}, and the orchestrator ended the session ({call}) with no exit, "
                     "close or shutdown. Expected: the session goes on."))
+        lost = _fallback_lost(harness, record, blocked)
+        if lost is not None:
+            raise InvariantViolation("PER-007", (
+                f"{where}, and {lost}. Expected: fall back to the default locations "
+                "in the agent's home, so the session's raw exchanges are still recorded."))
         if session.materialized_at is not None:
             found = read_lines(session.path) if session.path.is_file() else None
             problem = ("it does not exist" if found is None

@@ -39,6 +39,7 @@ from conformance.errors import AdapterError
 from conformance.fakes.host import FakeSession
 from conformance.fakes.profiles import BackendProfile
 from conformance.faults import At, Fault
+from conformance.files import read_lines
 from conformance.harness import AgentRecord, Harness
 from conformance.stateful import HarnessMachine
 from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
@@ -56,6 +57,10 @@ class Blocked:
     blocker: Path | None
     #: What failed, for messages: "a file is in its place", "disk full at write"...
     what: str = "a file is in its place"
+    #: Harness time the fault began (the spawn, for a blocked directory).
+    since: float = 0.0
+    #: Whether the fallback location fails too (then the session's logs may be lost).
+    fallback_fails: bool = False
 
 
 @dataclass
@@ -146,7 +151,8 @@ class PersistenceMachine(HarnessMachine):
         blocker = agent_dir(self.harness, agent_id) / "sessions" / session_id
         blocker.parent.mkdir(parents=True, exist_ok=True)
         blocker.write_bytes(BLOCKER)
-        self.record.blocked[agent_id] = Blocked(session_id, blocker)
+        self.record.blocked[agent_id] = Blocked(session_id, blocker,
+                                                since=self.harness.now())
         note(f"{agent_id}: a file now sits at sessions/{session_id} (its session directory)")
         spawned = self._spawn(agent_id, profile)
         return multiple() if spawned is None else spawned
@@ -169,17 +175,52 @@ class PersistenceMachine(HarnessMachine):
         adopted = record.session.path.is_symlink()
         what = (f"disk full at {at.value}"
                 f"{' (its fallback location too)' if also_fallback else ''}")
-        self.record.blocked[agent] = Blocked(record.session.session_id, None, what)
+        self.record.blocked[agent] = Blocked(record.session.session_id, None, what,
+                                             self.harness.now(), also_fallback)
         note(f"{agent}: {what} under sessions/{record.session.session_id} "
-             f"({'after' if adopted else 'before'} its rollout was adopted)")
+             f"({'after' if adopted else 'before'} its rollout was adopted); 1s passes")
+        # A second of work meets the full disk (the turns' events go on arriving).
+        self._guarded("advance(1)", lambda: self.harness.advance(1.0))
 
     def _faultable(self) -> list[str]:
+        """Running agents with no fault yet, whose rollout still reads whole at its legacy
+        path (one broken before the fault stays PER-002's to judge)."""
         return [a for a, r in self.harness.agents.items()
-                if a not in self.record.blocked and r.session.alive]
+                if a not in self.record.blocked and r.session.alive
+                and (r.session.materialized_at is None or (
+                    r.session.path.is_file()
+                    and read_lines(r.session.path) == r.session.native_lines))]
 
     @rule(seconds=advances())
     def advance(self, seconds: float) -> None:
         self._guarded(f"advance({seconds:g})", lambda: self.harness.advance(seconds))
+
+    @precondition(lambda self: bool(self._busy()))
+    @rule(agent=agents)
+    def follow_up_then_close(self, agent: str) -> None:
+        """A follow-up sent while a turn runs waits behind it; once that turn is over and
+        the follow-up's turn is running, the user closes the agent: one interrupted turn,
+        one cancellation."""
+        if agent not in self._busy():
+            return
+        record = self.harness.agents[agent]
+        session = record.session
+        text = planting.prompt(self.harness, agent, "and then this")
+        if not self._guarded(f"send({agent!r})", lambda: self.harness.send(agent, text)):
+            return
+        running = [t for t in session.turns if t.completed_at is None
+                   and t.generation == session.generation]
+        due = running[0].started_at + session.profile.turn_duration + 0.1
+        self._guarded("advance", lambda: self.harness.advance(max(0.0, due - self.harness.now())))
+        note(f"{agent}: its first turn is over, the follow-up's turn is running")
+        self.close(agent)
+
+    def _busy(self) -> list[str]:
+        return [a for a, r in self.harness.agents.items()
+                if in_flight(r.session) and not self.harness.ended_positively(
+                    r, self.harness.now())
+                and not (r.session.profile.hang_first_turn and len(r.session.turns) == 1)
+                and not r.session.profile.exit_after_first_turn]
 
     @rule()
     def tick(self) -> None:

@@ -1,4 +1,4 @@
-"""Rollout-trace invariants TRC-001..TRC-007 (seed 003, ``shared/REAL_BACKENDS.md``).
+"""Rollout-trace invariants TRC-001..TRC-009 (seed 003, ``shared/REAL_BACKENDS.md``).
 
 The checks read what the orchestrator wrote under ``world.trace_dir`` through the
 format alone (:mod:`conformance.trace_format`), never through the orchestrator, and
@@ -28,6 +28,7 @@ from conformance.areas.trace.machine import TraceMachine, bundle_files, record_o
 from conformance.areas.trace.observed import Life, Observed, Relationship, observe
 from conformance.clock import since_start
 from conformance.errors import InvariantViolation
+from conformance.fakes.calls import Call
 from conformance.harness import Harness
 from conformance.stateful import step_check
 from conformance.trace_format.bundle import MANIFEST_NAME, TRACE_NAME
@@ -607,3 +608,26 @@ def traces_only_grow(harness: Harness) -> None:
     for gone in sorted(set(seen) - present):
         if not (gone / TRACE_NAME).exists():
             fail(f"bundle {gone.relative_to(trace_dir)} was deleted")
+
+
+# --------------------------------------------------------------------------- TRC-009
+
+
+@step_check("TRC-009", TraceMachine)
+def results_reach_parents(harness: Harness) -> None:
+    observed = observe(harness)
+    for child, parent, final, completed in observed.owed_results:
+        ticked = harness.ticks_since(completed.time, completed.seq)
+        if not ticked:
+            continue  # it may wait for the next monitor tick
+        raise InvariantViolation("TRC-009", (
+            f"{child}'s turn completed ({_show_call(completed)}) while it and its parent "
+            f"{parent} ran, and the monitor ticked since, but no send to {parent}'s session "
+            f"carried its final answer {final[:80]!r}. Expected: a child's result is "
+            "forwarded to its parent (a send whose prompt holds the final answer "
+            "verbatim), at once or at the next tick.\n"
+            f"  timeline:\n{harness.timeline()}"))
+
+
+def _show_call(call: Call) -> str:
+    return f"#{call.seq} t={since_start(call.time):.2f}s"

@@ -215,6 +215,11 @@ class TraceMachine(HarnessMachine):
     def advance(self, seconds: float) -> None:
         self.harness.advance(seconds)
 
+    @rule()
+    def tick(self) -> None:
+        """The monitor loop runs (an orchestrator may forward results from it)."""
+        self.harness.tick()
+
     @precondition(lambda self: bool(self.facts().closable))
     @rule(agent=agents)
     def close(self, agent: str) -> None:
@@ -301,8 +306,9 @@ class TraceMachine(HarnessMachine):
         note("the trace directory's disk has room again")
 
     @precondition(lambda self: self.record.lifetimes < MAX_LIFETIMES)
-    @rule(crash=st.booleans())
-    def restart(self, crash: bool) -> None:
+    @rule(target=agents, crash=st.booleans(), root=trace_profiles(), child=trace_profiles())
+    def restart(self, crash: bool, root: BackendProfile | None = None,
+                child: BackendProfile | None = None) -> object:
         """A new orchestrator on the same trace directory. Shut down in order, or (with
         ``crash``) killed in the middle of a write: no shutdown, and every trace it had
         open ends in a torn line. The new one's sessions are new ones; its agents may
@@ -326,6 +332,11 @@ class TraceMachine(HarnessMachine):
         self._facts = None
         note(f"{'crash' if crash else 'restart'}: a new orchestrator on {trace_dir.name}/ "
              f"({len(self.record.previous)} bundle(s) already there)")
+        if root is None or child is None:
+            return multiple()
+        # The new orchestrator's first rollout: its agent ids are the old ones again.
+        first = self._spawn(root, None, False)
+        return multiple(first, self._spawn(child, first, False))
 
     def _stop_faults(self) -> None:
         while self._faults:

@@ -106,6 +106,10 @@ class Observed:
     deliveries: Counter[tuple[str, str]] = field(default_factory=Counter)
     #: Sends to each agent's session that failed (the parent already gone).
     failed_sends: dict[str, list[Call]] = field(default_factory=dict)
+    #: Results owed to a parent: a child's turn completed while both ran, as
+    #: ``(child, parent, final answer, the turn_complete entry)``, until a send to the
+    #: parent carrying the answer is attempted.
+    owed_results: list[tuple[str, str, str, Call]] = field(default_factory=list)
 
     def agent_of(self, thread_id: str | None) -> str | None:
         return None if thread_id is None else self.by_session.get(thread_id)
@@ -199,9 +203,12 @@ class _Replay:
                            call, text=record.prompt)
         elif call.op == "notify:process_exited":
             self.end(agent, call)
+        elif call.op == "notify:turn_complete":
+            self.on_turn_complete(agent, call)
         elif call.op == "send":
             user = self.user_send
             self.user_send = None
+            self.settle(agent, call)
             if call.outcome == "ok":
                 self.sends[call.session_id or ""] += 1
                 if user is not None and user[0] == agent:
@@ -303,6 +310,34 @@ class _Replay:
         self.observed.deliveries[(child, parent)] += 1
         self.judge(Relationship(EdgeKind.RESULT, child, parent), [child, parent], call,
                    text=self.final_in(child, prompt))
+
+    def on_turn_complete(self, child: str, call: Call) -> None:
+        """A child's turn is over: while it and its parent run, its result is owed."""
+        observed = self.observed
+        parent = observed.agents[child].parent
+        if parent is None or observed.life(child).state is not Life.RUNNING or (
+                observed.life(parent).state is not Life.RUNNING):
+            return
+        session = observed.agents[child].session
+        turn = next((t for t in session.turns if t.completed_at == call.time
+                     and t.completed_at is not None and t.script.final), None)
+        if turn is not None:
+            observed.owed_results.append((child, parent, turn.script.final, call))
+
+    def settle(self, parent: str, call: Call) -> None:
+        """A send to ``parent``'s session, ok or not: the results it carries are paid."""
+        session = self.observed.agents[parent].session
+        if call.outcome == "ok":
+            # Turn 0 is the spawn's; the k-th successful send made turn k.
+            index = self.sends[session.session_id] + 1
+            prompt = session.turns[index].prompt if index < len(session.turns) else ""
+        else:
+            failed = [c for c in self.observed.failed_sends.get(parent, [])]
+            prompt = (session.failed_prompts[len(failed)]
+                      if len(failed) < len(session.failed_prompts) else "")
+        self.observed.owed_results = [
+            owed for owed in self.observed.owed_results
+            if not (owed[1] == parent and owed[2] in prompt)]
 
     def final_in(self, child: str, prompt: str) -> str:
         """The longest final answer of ``child`` that ``prompt`` carries."""
