@@ -253,7 +253,8 @@ def _records_exchanges(harness: Harness) -> bool:
 def _fallback_lost(harness: Harness, record: AgentRecord, blocked: Blocked) -> str | None:
     """A model exchange made after the fault that no file outside the session directory
     records (unless the fallback location fails too)."""
-    if blocked.fallback_fails or not _records_exchanges(harness):
+    if blocked.fallback_fails or not (
+            _json_lines(session_dir(harness, record) / RAW_LOG) or _records_exchanges(harness)):
         return None  # nothing to fall back to, or raw logging missing anyway (PER-003's)
     host = harness.hosts[record.backend]
     exchanges = [n for n in host.delivered if n.session_id == record.session.session_id
