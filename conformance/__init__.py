@@ -5,6 +5,7 @@ invariant catalogue under ``specs/``. The public surface is below; everything el
 is internal.
 """
 
+from conformance import native
 from conformance.api import NotClaimed, run_invariant
 from conformance.catalogue import Catalogue, Invariant, Level, load_catalogue
 from conformance.clock import HarnessClock
@@ -65,5 +66,6 @@ __all__ = [
     "World",
     "load_adapter",
     "load_catalogue",
+    "native",
     "run_invariant",
 ]
