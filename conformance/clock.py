@@ -9,15 +9,25 @@ of agent time takes no real time at all, and a run never sleeps.
 One freezer is started per test item (starting one walks every loaded module, which
 is too slow to do per Hypothesis example); each example rewinds it with
 :meth:`HarnessClock.reset`.
+
+While the clock runs, the process's time zone is :data:`WORLD_TZ` (UTC-10, no daylight
+saving), not UTC: ``TZ`` is set for the C library and freezegun's offset matches it, so
+``datetime.now()``, ``time.localtime()`` and ``datetime.fromtimestamp()`` give local
+time as on a real machine away from UTC. The real CLIs name some files in local time
+(Codex's date directories) and some in UTC (Gemini's chat names); in UTC the two
+agree, and an orchestrator that mixes them up would pass by accident. :data:`EPOCH`
+falls 33 minutes before local midnight, so the local date changes during a world.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 import sys
 import time
 from typing import Any
 
+from freezegun import api as _freezegun_api
 from freezegun import freeze_time
 
 # Kept in a dict on purpose: freezegun replaces every module attribute that refers
@@ -27,6 +37,33 @@ _REAL: dict[str, Any] = {"perf_counter": time.perf_counter,
 
 #: The instant every world starts at. A fixed, ordinary date keeps file names stable.
 EPOCH = _dt.datetime(2026, 3, 14, 9, 26, 53, tzinfo=_dt.timezone.utc)
+
+#: The process time zone of every world (POSIX ``TZ`` syntax: UTC-10, as Honolulu),
+#: and its offset from UTC in hours.
+WORLD_TZ = "HST10"
+WORLD_UTC_OFFSET_HOURS = -10
+
+
+def _set_tz(value: str | None) -> None:
+    if value is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = value
+    if hasattr(time, "tzset"):
+        time.tzset()
+
+
+_FREEZEGUN_NOW = _freezegun_api.FakeDatetime.__dict__["now"]
+
+
+def _aware_now(cls: Any, tz: _dt.tzinfo | None = None) -> Any:
+    """``datetime.now(tz)`` as the standard library defines it (the frozen instant in
+    ``tz``). freezegun 1.5 adds its ``tz_offset`` to aware times too (its issue #348),
+    which would put ``datetime.now(timezone.utc)`` ten hours off."""
+    if tz is None:
+        return _FREEZEGUN_NOW.__func__(cls)
+    return _freezegun_api.datetime_to_fakedatetime(
+        _freezegun_api.real_datetime.fromtimestamp(time.time(), tz))
 
 
 def _restore_perf_counters() -> None:
@@ -56,13 +93,17 @@ class HarnessClock:
     def __init__(self) -> None:
         self._freezer: Any = None
         self._factory: Any = None
+        self._saved_tz: str | None = None
         self._start = EPOCH.timestamp()
 
     def start(self) -> None:
         """Freeze time at :data:`EPOCH`. Idempotent."""
         if self._freezer is None:
-            self._freezer = freeze_time(EPOCH, tick=False)
+            self._saved_tz = os.environ.get("TZ")
+            _set_tz(WORLD_TZ)
+            self._freezer = freeze_time(EPOCH, tick=False, tz_offset=WORLD_UTC_OFFSET_HOURS)
             self._factory = self._freezer.start()
+            _freezegun_api.FakeDatetime.now = classmethod(_aware_now)  # type: ignore[method-assign,assignment]
             # perf_counter stays real: it measures durations, not the time of day, and
             # Hypothesis budgets its shrinking with it (a frozen clock that jumps an
             # hour per step would make it give up at once). freezegun restores the
@@ -75,6 +116,8 @@ class HarnessClock:
             self._freezer.stop()
             self._freezer = None
             self._factory = None
+            _freezegun_api.FakeDatetime.now = _FREEZEGUN_NOW  # type: ignore[method-assign]
+            _set_tz(self._saved_tz)
 
     def reset(self) -> None:
         """Rewind to :data:`EPOCH` (the start of a new world)."""

@@ -129,7 +129,9 @@ class SessionData:
 
     backend: BackendKind
     session_id: str
-    #: The native session file (rollout, transcript or chat file).
+    #: The native session file (rollout, transcript or chat file). Kept for existing
+    #: adapters: a real CLI tells no one where its file is, so find it as on a real
+    #: machine, with :func:`conformance.native.locate`.
     path: Path
     line_count: int
     turns_completed: int

@@ -10,6 +10,7 @@ operation and search files for planted markers. A snapshot maps each file's path
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -82,3 +83,26 @@ def is_within(path: Path, directory: Path) -> bool:
     resolved). A string comparison: checks call it for every file after every step."""
     text, base = str(path), str(directory)
     return text == base or text.startswith(base.rstrip(os.sep) + os.sep)
+
+
+#: SQLite log databases a CLI keeps in its home (Codex CLI 0.169 and later:
+#: ``logs_2.sqlite``, table ``logs``, the text in ``feedback_log_body``).
+SQLITE_LOGS = "logs_*.sqlite"
+
+
+def log_lines(home: Path) -> list[tuple[Path, str]]:
+    """Every log line an agent CLI left under ``home``: the lines of text logs under
+    ``log/`` and the messages of SQLite logs (:data:`SQLITE_LOGS`), with their file.
+    A database that cannot be read contributes nothing."""
+    found = [(path, line) for path in iter_files(home / "log") for line in read_lines(path)]
+    for database in sorted(home.rglob(SQLITE_LOGS)) if home.is_dir() else []:
+        try:
+            connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+            try:
+                rows = connection.execute("SELECT feedback_log_body FROM logs").fetchall()
+            finally:
+                connection.close()
+        except sqlite3.Error:
+            continue
+        found.extend((database, str(row[0])) for row in rows if row[0] is not None)
+    return found

@@ -15,6 +15,7 @@ or a pass.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,19 @@ from conformance.fakes import Call, CallLog, FakeSession, FakeSessionHost, Sched
 from conformance.fakes.profiles import BackendProfile
 
 T = TypeVar("T")
+
+#: The names a world's workspace is drawn from. Each holds every character the CLIs'
+#: path rules treat specially (``_``, a space, ``.``, ``@``, ``+``, a non-ASCII letter,
+#: upper case), so a Claude Code project directory or a Gemini CLI short name derived
+#: the wrong way does not exist, on every run.
+WORKSPACE_NAMES = ("wörk_sp ace.v2@x+y", "Prøj_ect 1.2@Team+ci", "çà_va B.c@d+e.f")
+
+
+def workspace_name(token: str) -> str:
+    """The workspace name of the world ``token`` (the same world, the same name)."""
+    digest = hashlib.sha256(token.encode()).digest()
+    return WORKSPACE_NAMES[digest[0] % len(WORKSPACE_NAMES)]
+
 
 _ORCHESTRATOR_METHODS = ("spawn", "send", "resume", "close", "export", "tick", "session",
                          "sessions", "shutdown")
@@ -70,12 +84,16 @@ class Harness:
         *,
         settings: Settings | None = None,
         token: str = "world",
+        workspace: str | None = None,
     ) -> None:
         self.clock = clock
         clock.reset()
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
-        directories = {name: root / name for name in ("home", "acp_home", "traces", "workspace")}
+        directories = {name: root / name for name in ("home", "acp_home", "traces")}
+        # The working directory agents run in: ``workspace`` names it (a world that
+        # restarts keeps its own), else it is drawn from the token.
+        directories["workspace"] = root / (workspace or workspace_name(token))
         for directory in directories.values():
             directory.mkdir(parents=True, exist_ok=True)
         self.calls = CallLog()

@@ -29,9 +29,11 @@ from hypothesis import strategies as _st
 from conformance.clock import HarnessClock
 from conformance.contract import AgentState, BackendKind, Capability, NotificationKind
 from conformance.fakes.profiles import BackendProfile, FileAppears, claude, codex, gemini
+from conformance.faults import At
 
 __all__ = [
     "AgentState",
+    "At",
     "BackendKind",
     "BackendProfile",
     "Capability",

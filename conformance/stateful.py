@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, run_state_mach
 from conformance import faults
 from conformance.clock import HarnessClock
 from conformance.contract import Settings
-from conformance.harness import Harness
+from conformance.harness import Harness, workspace_name
 from conformance.registry import RunContext, add
 
 StepCheck = Callable[[Harness], None]
@@ -47,7 +47,8 @@ class HarnessMachine(RuleBasedStateMachine):
         super().__init__()
         root = self.context.workdir / f"world-{next(_worlds)}"
         self.harness = Harness(self.context.adapter.adapter, self.clock, root,
-                               settings=self.world_settings())
+                               settings=self.world_settings(),
+                               workspace=workspace_name(root.name))
 
     def world_settings(self) -> Settings:
         """The settings of each world; areas override to exercise theirs."""

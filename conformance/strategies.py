@@ -57,39 +57,67 @@ def backend_kinds() -> st.SearchStrategy[BackendKind]:
     return st.sampled_from([BackendKind.CODEX, BackendKind.CLAUDE, BackendKind.GEMINI])
 
 
+def versions(kind: BackendKind) -> st.SearchStrategy[str]:
+    """The CLI versions a fake of ``kind`` plays, newest first (shrinking moves to it)."""
+    return st.sampled_from(profiles.VERSIONS[kind])
+
+
+def _window(kind: BackendKind, version: str) -> list[float]:
+    """First-file moments inside the measured start-up window: its start, middle, end."""
+    low, high = profiles.startup_window(kind, version)
+    return [low, round((low + high) / 2, 2), high]
+
+
 def codex_profiles() -> st.SearchStrategy[BackendProfile]:
-    """Every moment a Codex rollout may first appear, with ordinary and hung turns."""
-    return st.builds(
-        profiles.codex,
-        st.sampled_from(list(FileAppears)),
-        file_delay=st.sampled_from([0.26, 2.0, 20.0]),
-        turn_duration=st.sampled_from([4.2, 0.5, 45.0]),
-        hang_first_turn=rarely(),
-        exit_after_first_turn=rarely(),
-        empty_final=rarely(),
-    )
+    """Every version, every moment a Codex rollout may first appear (the measured
+    window of ``codex exec``, and long after it), with ordinary and hung turns."""
+    def build(version: str) -> st.SearchStrategy[BackendProfile]:
+        low, _, high = _window(BackendKind.CODEX, version)
+        return st.builds(
+            profiles.codex,
+            st.sampled_from(list(FileAppears)),
+            file_delay=st.sampled_from([low, high, 20.0]),
+            turn_duration=st.sampled_from([4.2, 0.5, 45.0]),
+            hang_first_turn=rarely(),
+            exit_after_first_turn=rarely(),
+            empty_final=rarely(),
+            version=st.just(version),
+            staged_open=rarely(),
+        )
+    return versions(BackendKind.CODEX).flatmap(build)
 
 
 def claude_profiles() -> st.SearchStrategy[BackendProfile]:
-    return st.builds(
-        profiles.claude,
-        file_delay=st.sampled_from([0.75, 0.6, 0.9]),
-        turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
-        hang_first_turn=rarely(),
-        exit_after_first_turn=rarely(),
-        empty_final=rarely(),
-    )
+    """Every version, the transcript appearing anywhere in its measured window."""
+    def build(version: str) -> st.SearchStrategy[BackendProfile]:
+        return st.builds(
+            profiles.claude,
+            file_delay=st.sampled_from(_window(BackendKind.CLAUDE, version)),
+            turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
+            hang_first_turn=rarely(),
+            exit_after_first_turn=rarely(),
+            empty_final=rarely(),
+            version=st.just(version),
+            staged_open=rarely(),
+        )
+    return versions(BackendKind.CLAUDE).flatmap(build)
 
 
 def gemini_profiles() -> st.SearchStrategy[BackendProfile]:
-    return st.builds(
-        profiles.gemini,
-        file_delay=st.sampled_from([1.05, 0.9, 1.2]),
-        turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
-        hang_first_turn=rarely(),
-        exit_after_first_turn=rarely(),
-        empty_final=rarely(),
-    )
+    """Every version (JSON Lines and the one-document format), the chat appearing
+    anywhere in its measured window."""
+    def build(version: str) -> st.SearchStrategy[BackendProfile]:
+        return st.builds(
+            profiles.gemini,
+            file_delay=st.sampled_from(_window(BackendKind.GEMINI, version)),
+            turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
+            hang_first_turn=rarely(),
+            exit_after_first_turn=rarely(),
+            empty_final=rarely(),
+            version=st.just(version),
+            staged_open=rarely(),
+        )
+    return versions(BackendKind.GEMINI).flatmap(build)
 
 
 def backend_profiles() -> st.SearchStrategy[BackendProfile]:

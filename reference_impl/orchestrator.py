@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from conformance import native
 from conformance.contract import (
     BackendKind,
     Notification,
@@ -61,6 +62,10 @@ class Agent:
     transcript: Path | None = None
     #: The spawn prompt as ACP content blocks (``SpawnRequest.content``; may be empty).
     content: tuple[Mapping[str, Any], ...] = ()
+    #: The home the backend process got (its ``CODEX_HOME`` or ``HOME``) and its working
+    #: directory: where its native session file is found (:mod:`conformance.native`).
+    backend_home: Path | None = None
+    cwd: Path | None = None
 
 
 class ReferenceOrchestrator:
@@ -99,13 +104,14 @@ class ReferenceOrchestrator:
         home.mkdir(parents=True, exist_ok=True)
         env = self.temp_dirs.environment(request.agent_id)
         host = self._host(request.backend)
-        session_id = host.start_session(prompt=request.prompt,
-                                        home=self._backend_home(request, home),
+        backend_home = self._backend_home(request, home)
+        session_id = host.start_session(prompt=request.prompt, home=backend_home,
                                         cwd=self.world.workspace, env=env)
         tracker = SessionTracker(request.backend, self.world.clock.now(),
                                  self.world.settings.first_turn_deadline)
         agent = Agent(request.agent_id, request.backend, home, session_id, tracker,
-                      request.prompt, request.parent, content=request.content)
+                      request.prompt, request.parent, content=request.content,
+                      backend_home=backend_home, cwd=self.world.workspace)
         self.agents[request.agent_id] = agent
         self._by_session[(request.backend, session_id)] = agent
         self._emit("on_spawn", lambda c: c.on_spawn(agent))
@@ -177,12 +183,25 @@ class ReferenceOrchestrator:
 
     def _poll(self, agent: Agent) -> None:
         try:
-            data = self._host(agent.backend).get_session_data(agent.session_id)
+            self._host(agent.backend).get_session_data(agent.session_id)
         except SessionNotFound:
             self._on_not_found(agent)
             return
-        self._found(agent, data.path)
+        path = self._locate(agent)
+        if path is None:
+            # The backend knows the session but its file is not where the CLI's rule
+            # puts it (yet): still "not yet", never "ended".
+            self._on_not_found(agent)
+            return
+        self._found(agent, path)
         agent.tracker.fire(ObsEvent.FOUND)
+
+    def _locate(self, agent: Agent) -> Path | None:
+        """The agent's native session file, found by the real CLI's naming rule from its
+        home, cwd and session id (seam: known-bads derive it the wrong way)."""
+        home = agent.backend_home or agent.home
+        return native.locate(agent.backend.value, home, agent.cwd or self.world.workspace,
+                             agent.session_id)
 
     def _found(self, agent: Agent, path: Path) -> None:
         """The native session file is known: tell the components the first time."""
@@ -202,10 +221,12 @@ class ReferenceOrchestrator:
         if not agent.tracker.may_poll():
             return
         try:
-            data = self._host(agent.backend).get_session_data(agent.session_id)
+            self._host(agent.backend).get_session_data(agent.session_id)
         except SessionNotFound:
             return
-        self._found(agent, data.path)
+        path = self._locate(agent)
+        if path is not None:
+            self._found(agent, path)
 
     def _on_not_found(self, agent: Agent) -> None:
         # "Not yet", never "ended": see reference_impl.observability.

@@ -29,7 +29,8 @@ from conformance.fakes.profiles import BackendProfile, FileAppears, claude, code
 from conformance.strategies import advances, backend_profiles
 
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-CODEX_LINE_TYPES = {"session_meta", "response_item", "event_msg", "turn_context", "compacted"}
+CODEX_LINE_TYPES = {"session_meta", "response_item", "event_msg", "turn_context", "world_state",
+                    "token_usage_record"}
 #: Notifications that say something happened to the process (not streamed content).
 LIFECYCLE = (NotificationKind.TURN_COMPLETE, NotificationKind.PROCESS_EXITED)
 
@@ -114,11 +115,16 @@ def test_codex_default_rollout_appears_only_when_the_first_turn_completes(tmp_pa
         fakes.advance(1.0)
         data = host.get_session_data(session_id)
         lines = read_lines(data.path)
-        assert data.line_count == len(lines) == 14
+        # 9 opening lines, 5 at completion and 2 more for the reasoning of the default
+        # responder's thought (item_completed(Reasoning), response_item/reasoning).
+        assert data.line_count == len(lines) == 16
         assert data.turns_completed == 1 and data.session_id == session_id
         assert [d.session_id for d in host.list_sessions()] == [session_id]
 
-        assert all(set(line) == {"timestamp", "type", "payload"} for line in lines)
+        for line in lines:
+            extra = {"metadata"} if line["type"] == "response_item" else set()
+            assert set(line) == {"timestamp", "ordinal", "type", "payload"} | extra
+        assert [line["ordinal"] for line in lines] == list(range(len(lines)))
         assert {line["type"] for line in lines} <= CODEX_LINE_TYPES
         assert all(line["timestamp"].endswith("Z") for line in lines)
         meta = lines[0]
@@ -127,36 +133,55 @@ def test_codex_default_rollout_appears_only_when_the_first_turn_completes(tmp_pa
         assert keys <= set(meta["payload"])
         assert meta["payload"]["id"] == session_id
         assert meta["payload"]["cwd"] == str(fakes.root / "workspace")
+        assert (meta["payload"]["originator"], meta["payload"]["source"]) == ("codex_exec", "exec")
         events = [line["payload"]["type"] for line in lines if line["type"] == "event_msg"]
         assert events.index("task_started") < events.index("task_complete")
         assert events.count("task_started") == events.count("task_complete") == 1
+        assert "user_message" not in events and "agent_message" not in events
+        assert session_id[14] == "7"  # a UUIDv7
 
 
 def test_codex_first_user_message_profile(tmp_path: Path) -> None:
     with fake_world(tmp_path) as fakes:
         host = fakes.hosts[BackendKind.CODEX]
         session_id = fakes.start(codex(FileAppears.FIRST_USER_MESSAGE))
-        fakes.advance(0.2)
+        fakes.advance(0.3)
         with pytest.raises(SessionNotFound):
             host.get_session_data(session_id)
-        fakes.advance(0.1)  # 0.3 s: past the 0.26 s of the measurement
+        fakes.advance(0.2)  # 0.5 s: past the profile's 0.4 s
         data = host.get_session_data(session_id)
         assert data.line_count == 9 and data.turns_completed == 0
         assert read_lines(data.path)[0]["type"] == "session_meta"
         fakes.advance(5.0)
-        assert host.get_session_data(session_id).line_count == 14
+        assert host.get_session_data(session_id).line_count == 16
 
 
-def test_codex_history_has_one_line_per_prompt(tmp_path: Path) -> None:
+def test_a_staged_codex_open_is_first_seen_with_two_lines(tmp_path: Path) -> None:
+    with fake_world(tmp_path) as fakes:
+        host = fakes.hosts[BackendKind.CODEX]
+        session_id = fakes.start(codex(FileAppears.FIRST_USER_MESSAGE, staged_open=True))
+        fakes.advance(0.45)
+        kinds = [line["type"] for line in read_lines(host.get_session_data(session_id).path)]
+        assert kinds == ["session_meta", "event_msg"]
+        fakes.advance(0.1)
+        assert host.get_session_data(session_id).line_count == 9
+
+
+def test_codex_exec_writes_no_history_and_logs_to_sqlite(tmp_path: Path) -> None:
+    import sqlite3
+
     with fake_world(tmp_path) as fakes:
         session_id = fakes.start(codex(), prompt="first task")
         fakes.advance(5.0)
         fakes.hosts[BackendKind.CODEX].send(session_id, "second task")
-        history = read_lines(fakes.root / "home" / "history.jsonl")
-        assert [set(line) for line in history] == [{"session_id", "ts", "text"}] * 2
-        assert [line["text"] for line in history] == ["first task", "second task"]
-        assert {line["session_id"] for line in history} == {session_id}
-        assert all(isinstance(line["ts"], int) for line in history)
+        home = fakes.root / "home"
+        assert not (home / "history.jsonl").exists() and not (home / "log").exists()
+        with sqlite3.connect(home / "logs_2.sqlite") as db:
+            rows = db.execute("SELECT thread_id, feedback_log_body FROM logs").fetchall()
+        assert rows and {r[0] for r in rows} == {session_id}
+        note = next(n for n in fakes.received if n.kind is NotificationKind.TURN_COMPLETE)
+        assert note.data["client"] == "codex_exec" and note.data["cwd"] == str(
+            fakes.root / "workspace")
 
 
 # -- Claude Code and Gemini CLI --------------------------------------------------------
@@ -165,22 +190,42 @@ def test_codex_history_has_one_line_per_prompt(tmp_path: Path) -> None:
 def test_claude_transcript(tmp_path: Path) -> None:
     with fake_world(tmp_path) as fakes:
         host = fakes.hosts[BackendKind.CLAUDE]
-        cwd = fakes.root / "my.project" / "work"
+        cwd = fakes.root / "my.project" / "wörk_1"
         session_id = fakes.start(claude(), cwd=cwd)
         path = session_of(fakes, BackendKind.CLAUDE, session_id).path
-        project = str(cwd).replace("/", "-").replace(".", "-")
+        project = re.sub(r"[^A-Za-z0-9]", "-", str(cwd))
         projects = fakes.root / "home" / ".claude" / "projects"
         assert path == projects / project / f"{session_id}.jsonl"
-        assert "." not in project
         fakes.advance(0.5)
         with pytest.raises(SessionNotFound):
             host.get_session_data(session_id)
-        fakes.advance(0.5)  # 1.0 s: past ~0.75 s
+        fakes.advance(0.5)  # 1.0 s: past the 0.8 s of 2.1.328's window
         lines = read_lines(path)
-        assert len(lines) == 5
+        assert len(lines) == 19
         assert {line["sessionId"] for line in lines} == {session_id}
+        assert "system" not in {line["type"] for line in lines}
+        chained = [line for line in lines if "uuid" in line]
+        assert chained[0]["parentUuid"] is None
+        assert [c["parentUuid"] for c in chained[1:]] == [c["uuid"] for c in chained[:-1]]
         fakes.advance(5.0)
-        assert len(read_lines(path)) == 7
+        # + thinking and text entries of one message, prompt_snapshot, last-prompt,
+        # atis-latch, cost-state
+        end = read_lines(path)
+        assert len(end) == 25
+        answer = [e for e in end if e["type"] == "assistant"]
+        assert len({e["message"]["id"] for e in answer}) == 1 and len(answer) == 2
+
+
+def test_claude_2_1_197_writes_five_then_two(tmp_path: Path) -> None:
+    with fake_world(tmp_path) as fakes:
+        session_id = fakes.start(claude(version="2.1.197"))
+        path = session_of(fakes, BackendKind.CLAUDE, session_id).path
+        fakes.advance(1.1)
+        assert [line["type"] for line in read_lines(path)] == [
+            "queue-operation", "queue-operation", "user", "attachment", "attachment"]
+        fakes.advance(5.0)
+        assert [line["type"] for line in read_lines(path)][5:] == [
+            "assistant", "assistant", "last-prompt"]
 
 
 def test_gemini_chat_file(tmp_path: Path) -> None:
@@ -189,19 +234,39 @@ def test_gemini_chat_file(tmp_path: Path) -> None:
         session_id = fakes.start(gemini())
         path = session_of(fakes, BackendKind.GEMINI, session_id).path
         relative = path.relative_to(fakes.root / "home").as_posix()
-        match = re.fullmatch(r"\.gemini/tmp/([0-9a-f]+)/chats/session-"
+        match = re.fullmatch(r"\.gemini/tmp/workspace/chats/session-"
                              r"(\d{4}-\d{2}-\d{2}T\d{2}-\d{2})-([0-9a-f]{8})\.jsonl", relative)
         assert match, relative
-        assert match.group(2) == f"{EPOCH:%Y-%m-%dT%H-%M}"
-        assert match.group(3) == session_id[:8]
-        fakes.advance(0.5)
+        assert match.group(1) == f"{EPOCH:%Y-%m-%dT%H-%M}"  # UTC, whatever the time zone
+        assert match.group(2) == session_id[:8]
+        registry = json.loads((fakes.root / "home" / ".gemini" / "projects.json").read_text())
+        assert registry == {"projects": {str(fakes.root / "workspace"): "workspace"}}
+        fakes.advance(2.5)
         with pytest.raises(SessionNotFound):
             host.get_session_data(session_id)
-        fakes.advance(1.0)
-        first, second = read_lines(path)
+        fakes.advance(1.0)  # 3.5 s: past the 3.0 s of 0.61.0's window
+        first, second, user, touch = read_lines(path)
         assert set(first) == {"sessionId", "projectHash", "startTime", "lastUpdated", "kind"}
-        assert first["sessionId"] == session_id and first["projectHash"] == match.group(1)
-        assert list(second) == ["$set"]
+        assert first["sessionId"] == session_id
+        assert list(second["$set"]) == ["messages", "lastUpdated"]
+        assert user["type"] == "user" and user["content"] == [{"text": "first task"}]
+        assert list(touch) == ["$set"]
+
+
+def test_gemini_0_36_rewrites_one_document(tmp_path: Path) -> None:
+    with fake_world(tmp_path) as fakes:
+        session_id = fakes.start(gemini(version="0.36.0"))
+        path = session_of(fakes, BackendKind.GEMINI, session_id).path
+        assert path.suffix == ".json"
+        fakes.advance(3.5)
+        document = json.loads(path.read_text())
+        assert list(document) == ["sessionId", "projectHash", "startTime", "lastUpdated",
+                                  "messages", "kind"]
+        assert [m["type"] for m in document["messages"]] == ["user"]
+        fakes.advance(5.0)
+        document = json.loads(path.read_text())
+        assert [m["type"] for m in document["messages"]] == ["user", "gemini"]
+        assert path.read_text().startswith("{\n  \"sessionId\"")
 
 
 # -- processes ------------------------------------------------------------------------
@@ -285,7 +350,7 @@ def test_a_hung_first_turn_never_completes_nor_lets_a_follow_up_run(
         if profile.kind is BackendKind.CODEX:
             assert not session.path.exists()  # its rollout waits for the first turn
         else:
-            assert len(read_lines(session.path)) == 5  # the opening lines only
+            assert len(read_lines(session.path)) == 19  # the opening lines only
 
 
 def test_end_session_stops_every_later_event(tmp_path: Path) -> None:
@@ -298,7 +363,7 @@ def test_end_session_stops_every_later_event(tmp_path: Path) -> None:
         fakes.advance(100.0)
         session = session_of(fakes, BackendKind.CLAUDE, session_id)
         assert len(fakes.received) == received
-        assert not session.alive and not session.path.exists()  # it was due at 0.75 s
+        assert not session.alive and not session.path.exists()  # it was due at 0.8 s
         with pytest.raises(BackendError):
             host.send(session_id, "hello?")
 
@@ -348,8 +413,9 @@ def file_moment(profile: BackendProfile) -> float | None:
         if profile.exit_after_first_turn and turn is not None:
             return min(profile.file_delay, turn)  # an exiting process flushes its rollout
         return profile.file_delay
-    # Claude Code and Gemini CLI write before the model answers: never after the turn.
-    return profile.file_delay if turn is None else min(profile.file_delay, turn)
+    # Claude Code and Gemini CLI write at the first model request: the first turn lasts
+    # at least until then (and half a second more).
+    return profile.file_delay
 
 
 

@@ -63,3 +63,25 @@ def test_printed_script_replays_the_violation(name: str, invariant_id: str,
                          timeout=300, check=False)
     assert run.returncode != 0
     assert f"InvariantViolation: {invariant_id}" in run.stderr, run.stderr[-2000:]
+
+
+def test_every_enum_a_machine_draws_can_be_named_in_a_replay() -> None:
+    """A rule argument prints as its repr (``At.PARTIAL``), so every enum the state
+    machines use must be importable from :mod:`conformance.replay`; a missing one made
+    stored counterexamples die with ``NameError`` instead of replaying."""
+    import enum
+
+    import conformance.replay as replay
+
+    exported = set(replay.__all__)
+    missing: set[str] = set()
+    for path in sorted(Path("conformance").glob("areas/*/machine*.py")):
+        module = importlib.import_module(".".join(path.with_suffix("").parts))
+        for name, value in vars(module).items():
+            if (isinstance(value, type) and issubclass(value, enum.Enum)
+                    and any(f"{name}." in line or f"list({name})" in line
+                            for line in path.read_text(encoding="utf-8").splitlines()
+                            if "sampled_from" in line or "@rule" in line)
+                    and name not in exported):
+                missing.add(f"{name} (used in {path})")
+    assert not missing, f"not exported by conformance.replay: {sorted(missing)}"

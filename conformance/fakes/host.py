@@ -9,14 +9,18 @@ exits, and records every call made on it with its time.
 Lookups go to the file system for real: ``get_session_data`` answers not-found
 exactly when the native file does not exist on disk, so an orchestrator that
 deletes files sees the consequences, and one that polls too early sees "not yet".
+
+Where a file lands is the rule of :mod:`conformance.native` (the formats call it),
+in the process's local time zone where the real CLI uses it: the harness runs every
+world away from UTC (:mod:`conformance.clock`), so a path derived the wrong way does
+not exist.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
-import uuid
+import sqlite3
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,12 +30,25 @@ from conformance.clock import HarnessClock
 from conformance.contract import BackendKind, Notification, NotificationKind, SessionData
 from conformance.errors import BackendError, SessionNotFound
 from conformance.fakes.calls import Call, CallLog
-from conformance.fakes.profiles import BackendProfile, FileAppears, default_profile
+from conformance.fakes.ids import uuid4_from
+from conformance.fakes.profiles import STAGE_GAP, BackendProfile, FileAppears, default_profile
 from conformance.fakes.scheduler import Scheduler
 from conformance.fakes.script import Responder, TurnScript, default_responder, silent
 from conformance.faults.injection import exempt
 
 JsonLine = dict[str, Any]
+
+#: The least time between a first model request and its answer (seconds).
+MODEL_ANSWER_MIN = 0.5
+
+#: The ``logs`` table of Codex's ``logs_2.sqlite`` (CLI 0.169/0.171), as measured.
+LOGS_TABLE = (
+    "CREATE TABLE IF NOT EXISTS logs (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+    "ts INTEGER NOT NULL, ts_nanos INTEGER NOT NULL, level TEXT NOT NULL, "
+    "target TEXT NOT NULL, feedback_log_body TEXT, module_path TEXT, file TEXT, "
+    "line INTEGER, thread_id TEXT, process_uuid TEXT, "
+    "estimated_bytes INTEGER NOT NULL DEFAULT 0)"
+)
 
 
 @dataclass
@@ -48,6 +65,11 @@ class FakeTurn:
     #: The session's process generation the turn belongs to: a turn of an ended
     #: process never completes, and is not "in flight" after a resume.
     generation: int = 0
+    #: The first turn of a resumed process (``claude -p --resume``: its lines differ).
+    after_resume: bool = False
+    #: When the turn completes, once it is scheduled (``None`` while queued or if it
+    #: hangs): what a story that waits for the turn's end waits for.
+    due_at: float | None = None
 
 
 @dataclass
@@ -104,6 +126,19 @@ class FakeSession:
     #: Where the process keeps scratch files (``$TMPDIR``, else the world's stand-in
     #: for the system temporary directory); ``None`` when it writes none.
     scratch_dir: Path | None = None
+    #: The next envelope ``ordinal`` (Codex numbers every rollout line from 0).
+    ordinal: int = 0
+    #: Lines written to the file are held back (a staged open shows part of the
+    #: opening first; the rest follows :data:`~conformance.fakes.profiles.STAGE_GAP`
+    #: seconds later).
+    holding: bool = False
+    #: The records of a one-document format (Gemini CLI 0.36), rewritten whole.
+    records: list[JsonLine] = field(default_factory=list)
+    #: The format's own state (Claude Code's ``parentUuid`` chain, Gemini's short name).
+    state: dict[str, Any] = field(default_factory=dict)
+    #: Native files other than :attr:`path` the backend wrote for this session (a
+    #: Gemini chat resumed in a later minute starts a second, nearly empty one).
+    other_files: list[Path] = field(default_factory=list)
 
     @property
     def first_turn_complete(self) -> bool:
@@ -117,21 +152,120 @@ class FakeSession:
 
 
 class NativeFormat(Protocol):
-    """Where and what one CLI writes, as measured in ``shared/REAL_BACKENDS.md``."""
+    """Where and what one CLI writes, as measured in ``shared/REAL_BACKENDS.md``.
+
+    Line methods return records in write order; the host encodes them one per line
+    (JSON Lines) or, for a session whose profile has ``document_format``, keeps them
+    in :attr:`FakeSession.records` and rewrites the file as :meth:`document` renders.
+    """
 
     kind: BackendKind
 
+    def session_id(self, seed: str, now: float) -> str:
+        """A new native session id (deterministic in ``seed``)."""
+        ...
+
+    def turn_id(self, session: FakeSession, index: int, at: float) -> str: ...
+
     def path(self, session: FakeSession) -> Path: ...
 
+    def start(self, session: FakeSession) -> None:
+        """Side effects of the process start (Gemini CLI registers the project)."""
+        ...
+
     def opening_lines(self, session: FakeSession, turn: FakeTurn) -> list[JsonLine]: ...
+
+    def staged_first(self, session: FakeSession) -> int:
+        """How many opening lines a staged open shows first."""
+        ...
 
     def follow_up_lines(self, session: FakeSession, turn: FakeTurn) -> list[JsonLine]: ...
 
     def completion_lines(self, session: FakeSession, turn: FakeTurn) -> list[JsonLine]: ...
 
+    def resume_lines(self, session: FakeSession, at: float) -> list[JsonLine]:
+        """Lines a resumed process writes when it starts, before any prompt."""
+        ...
+
+    def resume_file(self, session: FakeSession, at: float) -> tuple[Path, list[JsonLine]] | None:
+        """A second native file a resumed process starts, with its lines (or none)."""
+        ...
+
+    def document(self, session: FakeSession) -> str:
+        """The whole file of a one-document format, from ``session.records``."""
+        ...
+
     def history_line(self, session: FakeSession, turn: FakeTurn) -> JsonLine | None: ...
 
     def log_line(self, session: FakeSession, message: str) -> str | None: ...
+
+    def log_store(self, session: FakeSession) -> Path | None:
+        """An SQLite log database to write log lines into (Codex's ``logs_2.sqlite``);
+        ``None`` writes them as text to ``<home>/log/<kind>.log``."""
+        ...
+
+    def notification(self, session: FakeSession, turn: FakeTurn) -> dict[str, Any]:
+        """The turn-complete payload (Codex's ``notify`` JSON argument)."""
+        ...
+
+
+class FormatDefaults:
+    """What most formats do: the defaults of :class:`NativeFormat`'s optional parts."""
+
+    kind: BackendKind
+
+    def session_id(self, seed: str, now: float) -> str:
+        return uuid4_from(seed)
+
+    def start(self, session: FakeSession) -> None:
+        return None
+
+    def staged_first(self, session: FakeSession) -> int:
+        return 0
+
+    def resume_lines(self, session: FakeSession, at: float) -> list[JsonLine]:
+        return []
+
+    def resume_file(self, session: FakeSession, at: float) -> tuple[Path, list[JsonLine]] | None:
+        return None
+
+    def document(self, session: FakeSession) -> str:
+        raise NotImplementedError(f"{self.kind.value} writes no one-document format")
+
+    def history_line(self, session: FakeSession, turn: FakeTurn) -> JsonLine | None:
+        return None
+
+    def log_line(self, session: FakeSession, message: str) -> str | None:
+        return None
+
+    def log_store(self, session: FakeSession) -> Path | None:
+        return None
+
+    def notification(self, session: FakeSession, turn: FakeTurn) -> dict[str, Any]:
+        """Codex's ``notify`` payload, which the harness's notifications follow for
+        every backend: ``input-messages`` holds every prompt of the thread so far."""
+        return {
+            "type": "agent-turn-complete",
+            "thread-id": session.session_id,
+            "turn-id": turn.turn_id,
+            "cwd": str(session.cwd),
+            "input-messages": [t.prompt for t in session.turns[:turn.index + 1]],
+            "last-assistant-message": turn.script.final,
+        }
+
+
+def turn_end(session: FakeSession, turn: FakeTurn) -> float:
+    """When ``turn`` completes: its scheduled moment, or for a turn not scheduled yet
+    (queued behind another) the earliest it could, its profile's duration after the
+    turn ahead of it ends. A story that waits for a turn waits for this, so it never
+    guesses the moment from the profile alone (a first turn of Claude Code or Gemini
+    CLI also waits for its file)."""
+    if turn.due_at is not None:
+        return turn.due_at
+    ahead = [t.due_at for t in session.turns[:turn.index]
+             if t.due_at is not None and t.completed_at is None]
+    start = max([turn.started_at, *ahead])
+    return start + session.profile.turn_duration
 
 
 def iso_utc(timestamp: float) -> str:
@@ -218,6 +352,7 @@ class FakeSessionHost:
             path=Path(),
         )
         self._next_agent = None
+        self.format.start(session)
         session.path = self.format.path(session)
         tmpdir = session.env.get("TMPDIR")
         session.scratch_dir = Path(tmpdir) if tmpdir else self.scratch_root
@@ -225,7 +360,7 @@ class FakeSessionHost:
         started = self._record("start_session", session_id)
         session.life_marks.append((now, float(started.seq)))
         turn = self._new_turn(session, prompt)
-        session.buffer.extend(_dump(line) for line in self.format.opening_lines(session, turn))
+        self._write(session, self.format.opening_lines(session, turn))
         self._write_history(session, turn)
         self._log(session, f"session {session_id} started")
         self._write_scratch(session, turn)
@@ -255,6 +390,8 @@ class FakeSessionHost:
             self._record("end_session", session_id, "SessionNotFound")
             raise SessionNotFound(self.kind.value, session_id)
         self._record("end_session", session_id)
+        if session.holding:
+            self._release(session)  # what the process had written reaches the file
         if session.ended_at is None:
             session.ended_at = self.clock.now()
         session.queued.clear()
@@ -281,7 +418,10 @@ class FakeSessionHost:
         # or exit died with its process, and a resumed process takes prompts at once.
         busy = any(t.completed_at is None and t.generation == session.generation
                    for t in session.turns)
+        first_of_life = session.generation > 0 and not any(
+            t.generation == session.generation for t in session.turns)
         turn = self._new_turn(session, prompt)
+        turn.after_resume = first_of_life and bool(session.resumed_at)
         self._write_history(session, turn)
         if busy:
             # Queued behind the running turn, as the real CLIs do; a prompt queued
@@ -304,12 +444,22 @@ class FakeSessionHost:
             raise SessionNotFound(self.kind.value, session_id)
         call = self._record("resume_session", session_id)
         if not session.alive:
+            now = self.clock.now()
             session.alive = True
             session.generation += 1
             session.exited_at = None
             session.ended_at = None
-            session.resumed_at.append(self.clock.now())
+            session.resumed_at.append(now)
             session.life_marks.append((call.time, float(call.seq)))
+            if session.materialized_at is not None:
+                # A resumed process opens the file it resumes (Gemini CLI writes a
+                # second metadata record), and may start another one.
+                self._write(session, self.format.resume_lines(session, now))
+                extra = self.format.resume_file(session, now)
+                if extra is not None:
+                    path, lines = extra
+                    session.other_files.append(path)
+                    self._append_raw(session, path, [_dump(line) for line in lines])
 
     def subscribe(self, callback: Callable[[Notification], None]) -> None:
         self._record("subscribe", None)
@@ -318,22 +468,27 @@ class FakeSessionHost:
     # -- internals ----------------------------------------------------------------
 
     def _new_session_id(self) -> str:
-        digest = hashlib.sha256(f"{self._token}:{self.kind.value}:{len(self.sessions)}".encode())
-        return str(uuid.UUID(bytes=digest.digest()[:16], version=4))
+        return self.format.session_id(f"{self._token}:{self.kind.value}:{len(self.sessions)}",
+                                      self.clock.now())
 
     def _new_turn(self, session: FakeSession, prompt: str) -> FakeTurn:
         index = len(session.turns)
         script = self.responder(prompt, index, session.session_id)
         if session.profile.empty_final:
             script = silent(script)
-        turn = FakeTurn(index, f"{session.session_id[:8]}-turn-{index}", prompt,
-                        self.clock.now(), script, generation=session.generation)
+        now = self.clock.now()
+        turn = FakeTurn(index, self.format.turn_id(session, index, now), prompt, now, script,
+                        generation=session.generation)
         session.turns.append(turn)
         return turn
 
     def _schedule_turn(self, session: FakeSession, turn: FakeTurn, *, first: bool) -> None:
         gen = session.generation
         duration = session.profile.turn_duration
+        if first and session.kind is not BackendKind.CODEX:
+            # Claude Code and Gemini CLI write their file at the first model request;
+            # the answer comes after it, however short the profile's turns.
+            duration = max(duration, session.profile.file_delay + MODEL_ANSWER_MIN)
         start = turn.started_at
         updates = turn.script.updates
         for i, update in enumerate(updates):
@@ -347,6 +502,7 @@ class FakeSessionHost:
                 session, gen, turn, event), "approval")
         if first and session.profile.hang_first_turn:
             return
+        turn.due_at = start + duration
         self.scheduler.at(start + duration, lambda: self._complete(session, gen, turn),
                           "turn complete")
 
@@ -401,13 +557,8 @@ class FakeSessionHost:
         if first and session.first_notified_at is None:
             # Set before delivery: a poll made inside the callback comes after it.
             session.first_notified_at = now
-        self._notify(NotificationKind.TURN_COMPLETE, session, turn.turn_id, {
-            "type": "agent-turn-complete",
-            "thread-id": session.session_id,
-            "turn-id": turn.turn_id,
-            "input-messages": [turn.prompt],
-            "last-assistant-message": turn.script.final,
-        })
+        self._notify(NotificationKind.TURN_COMPLETE, session, turn.turn_id,
+                     self.format.notification(session, turn))
         if first and session.profile.exit_after_first_turn:
             self._exit(session, 0)
         elif session.queued:
@@ -419,6 +570,8 @@ class FakeSessionHost:
             # A process that exits in order flushes the rollout it was going to write
             # (only seed 002's Codex writes none before its first turn completes).
             self._materialize(session)
+        if session.holding:
+            self._release(session)
         session.queued.clear()
         session.alive = False
         session.exited_at = self.clock.now()
@@ -442,19 +595,53 @@ class FakeSessionHost:
 
     def _materialize_if(self, session: FakeSession, gen: int) -> None:
         if session.generation == gen and session.materialized_at is None:
-            self._materialize(session)
+            self._materialize(session, staged=session.profile.staged_open)
 
-    def _materialize(self, session: FakeSession) -> None:
+    def _materialize(self, session: FakeSession, *, staged: bool = False) -> None:
         session.materialized_at = self.clock.now()
+        if session.profile.document_format:
+            self._rewrite(session)
+            return
+        first = self.format.staged_first(session) if staged else 0
+        if 0 < first < len(session.buffer):
+            # Part of the opening first; the rest (and whatever came meanwhile) a
+            # moment later, as the real CLIs' first sight sometimes shows.
+            lines, session.buffer = session.buffer[:first], session.buffer[first:]
+            session.holding = True
+            self._append_raw(session, session.path, lines)
+            self.scheduler.after(STAGE_GAP, lambda: self._release_if_held(session),
+                                 "rest of opening")
+            return
+        self._release(session)
+
+    def _release_if_held(self, session: FakeSession) -> None:
+        if session.holding:
+            self._release(session)
+
+    def _release(self, session: FakeSession) -> None:
+        session.holding = False
         lines, session.buffer = session.buffer, []
         self._append_raw(session, session.path, lines)
 
     def _write(self, session: FakeSession, lines: list[JsonLine]) -> None:
+        if session.profile.document_format:
+            session.records.extend(lines)
+            if session.materialized_at is not None:
+                self._rewrite(session)
+            return
         encoded = [_dump(line) for line in lines]
-        if session.materialized_at is None:
+        if session.materialized_at is None or session.holding:
             session.buffer.extend(encoded)
         else:
             self._append_raw(session, session.path, encoded)
+
+    def _rewrite(self, session: FakeSession) -> None:
+        """Rewrite a one-document file whole (truncate and write, through links, as
+        Node's ``writeFileSync``): what is on disk is always the full document."""
+        if not session.records:
+            return  # Gemini CLI writes no file before the first message
+        content = self.format.document(session)
+        self._append_raw(session, session.path, content.split("\n"), truncate=True)
 
     def _write_history(self, session: FakeSession, turn: FakeTurn) -> None:
         line = self.format.history_line(session, turn)
@@ -463,9 +650,36 @@ class FakeSessionHost:
 
     def _log(self, session: FakeSession, message: str) -> None:
         line = self.format.log_line(session, message)
-        if line is not None:
+        if line is None:
+            return
+        store = self.format.log_store(session)
+        if store is None:
             log_dir = session.home / "log"
             self._append_raw(session, log_dir / f"{self.kind.value}.log", [line])
+            return
+        self._log_row(session, store, line)
+
+    def _log_row(self, session: FakeSession, store: Path, line: str) -> None:
+        """One row in an SQLite log (the ``logs`` table of Codex's ``logs_2.sqlite``)."""
+        now = self.clock.now()
+        try:
+            with exempt():
+                store.parent.mkdir(parents=True, exist_ok=True)
+                connection = sqlite3.connect(store)
+                try:
+                    with connection:
+                        connection.execute(LOGS_TABLE)
+                        connection.execute(
+                            "INSERT INTO logs (ts, ts_nanos, level, target, feedback_log_body,"
+                            " thread_id, estimated_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                            (int(now), int((now % 1) * 1e9), "INFO", "codex_core", line,
+                             session.session_id, len(line.encode())))
+                finally:
+                    connection.close()
+        except (OSError, sqlite3.Error) as error:
+            session.lost.append((store, line, str(error)))
+            return
+        session.written.append((store.resolve(), line))
 
     def _write_scratch(self, session: FakeSession, turn: FakeTurn) -> None:
         """A scratch buffer per turn, in the process's temporary directory (seed 000:
@@ -475,7 +689,10 @@ class FakeSessionHost:
         scratch = session.scratch_dir / f"{self.kind.value}-{session.session_id[:8]}"
         self._append_raw(session, scratch / f"turn-{turn.index}.txt", [turn.script.thought])
 
-    def _append_raw(self, session: FakeSession, path: Path, lines: list[str]) -> None:
+    def _append_raw(self, session: FakeSession, path: Path, lines: list[str], *,
+                    truncate: bool = False) -> None:
+        """Append ``lines`` to ``path`` (with ``truncate``: replace its content with
+        them, joined by newlines and without a final one, as a JSON document)."""
         if not lines:
             return
         if session.vanished_at is None and not (session.home.is_dir() and session.cwd.is_dir()):
@@ -483,14 +700,21 @@ class FakeSessionHost:
         if path == session.path:
             # What the backend wrote to its rollout, whether or not it could: a line
             # lost on the way (a link the orchestrator broke) is missing from the file.
-            session.native_lines.extend(lines)
+            if truncate:
+                session.native_lines[:] = lines
+            else:
+                session.native_lines.extend(lines)
         # Like the real CLIs, create missing parents rather than lose a line. The
         # agent's own writes pass the harness's faults: those test the orchestrator.
         try:
             with exempt():
                 path.parent.mkdir(parents=True, exist_ok=True)
-                with path.open("a", encoding="utf-8") as handle:
-                    handle.write("".join(line + "\n" for line in lines))
+                if truncate:
+                    with path.open("w", encoding="utf-8") as handle:
+                        handle.write("\n".join(lines))
+                else:
+                    with path.open("a", encoding="utf-8") as handle:
+                        handle.write("".join(line + "\n" for line in lines))
         except OSError as error:
             # A CLI logs the failed append and goes on (say, through a dangling link
             # into a directory someone removed); the lines are lost.

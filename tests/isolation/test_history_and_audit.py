@@ -8,6 +8,7 @@ from pathlib import Path
 
 from conformance.contract import BackendKind
 from conformance.fakes.profiles import codex
+from conformance.files import log_lines
 from conformance.harness import Harness
 from reference_impl.isolation import MainHistory, finish_status, summarize
 from reference_impl.isolation.history import Invocation
@@ -60,9 +61,11 @@ def test_one_invocation_end_to_end(harness: Harness) -> None:
     assert "intermediate" not in history_text  # chunks and thoughts never reach it
     audit = _lines(home / "log" / "multi-agent.log")
     assert [a["event"] for a in audit] == ["spawn", "finish", "cleanup"]
-    agent_log = (home / "agents" / "planner" / "log" / "codex.log").read_text()
+    # Codex logs into logs_2.sqlite (no log/ directory): every message it left.
+    agent_log = [line for _, line in log_lines(home / "agents" / "planner")]
+    assert agent_log
     audit_text = (home / "log" / "multi-agent.log").read_text()
-    assert not any(line in audit_text for line in agent_log.splitlines())
+    assert not any(line in audit_text for line in agent_log)
 
 
 def test_resume_is_a_new_invocation_and_exit_status_is_kept(harness: Harness) -> None:

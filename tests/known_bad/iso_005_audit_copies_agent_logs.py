@@ -1,8 +1,10 @@
 """ISO-005: the audit log is made "self-contained" by copying each finished agent's
-own log lines into it, duplicating the sub-agent logs seed 000 says it must not."""
+own log lines into it (its text logs and its CLI's SQLite log), duplicating the
+sub-agent logs seed 000 says it must not."""
 
 from __future__ import annotations
 
+from conformance.files import log_lines
 from reference_impl.isolation import IsolationComponent
 from reference_impl.isolation.jsonl import append_line
 from reference_impl.orchestrator import Agent, ReferenceOrchestrator
@@ -14,9 +16,8 @@ VIOLATES = "ISO-005"
 class CopyingAudit(IsolationComponent):
     def on_end(self, agent: Agent, reason: str) -> None:
         super().on_end(agent, reason)
-        for log_file in sorted((agent.home / "log").glob("*.log")):
-            for line in log_file.read_text(encoding="utf-8").splitlines():
-                append_line(self.audit.path, f"[{agent.agent_id}] {line}")
+        for _source, line in log_lines(agent.home):
+            append_line(self.audit.path, f"[{agent.agent_id}] {line}")
 
 
 class CopiesAgentLogs(ReferenceOrchestrator):

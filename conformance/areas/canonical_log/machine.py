@@ -29,6 +29,7 @@ from hypothesis.stateful import Bundle, precondition, rule
 from conformance.areas.canonical_log.journal import Ident, Journal, logged_ident
 from conformance.areas.canonical_log.store import find_sessions, key_of, read_index
 from conformance.contract import BackendKind, Settings
+from conformance.fakes import profiles
 from conformance.fakes.permissions import with_permissions
 from conformance.faults import PowerCut
 from conformance.harness import Harness
@@ -109,8 +110,9 @@ class CanonicalLogMachine(HarnessMachine):
 
     @precondition(lambda self: len(self.harness.agents) < MAX_AGENTS)
     @rule(target=agents, kind=backend_kinds(), variant=st.integers(0, 11),
-          extras=st.lists(st.sampled_from(EXTRAS), max_size=3))
-    def spawn(self, kind: BackendKind, variant: int, extras: list[str]) -> str:
+          extras=st.lists(st.sampled_from(EXTRAS), max_size=3), version=st.integers(0, 1))
+    def spawn(self, kind: BackendKind, variant: int, extras: list[str], version: int = 0
+              ) -> str:
         self.prompts += 1
         n = self.prompts
         agent_id = f"agent-{n}"
@@ -120,7 +122,8 @@ class CanonicalLogMachine(HarnessMachine):
         for i, extra in enumerate(extras):
             if extra == "resource":
                 self.journal.plant(secret_text(n, i), f"the spawn prompt of {agent_id}")
-        record = self.harness.spawn(agent_id, kind, text, content=blocks)
+        record = self.harness.spawn(agent_id, kind, text, content=blocks,
+                                    profile=profiles.for_version(kind, version))
         session_id = record.session.session_id
         self.journal.cwds[key_of(kind.value, session_id)] = str(record.session.cwd)
         self.journal.prompt(kind, session_id, blocks, f"spawn of {agent_id}")
@@ -174,7 +177,8 @@ class CanonicalLogMachine(HarnessMachine):
     def _next_orchestrator(self, why: str) -> None:
         old = self.harness
         self.harness = Harness(self.context.adapter.adapter, self.clock, old.root,
-                               settings=self.world_settings())
+                               settings=self.world_settings(),
+                               workspace=old.world.workspace.name)
         _JOURNALS[self.harness] = self.journal
         self.lifetimes += 1
         self._watch()

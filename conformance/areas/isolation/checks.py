@@ -38,7 +38,7 @@ from conformance import planting
 from conformance.areas.isolation.machine import IsolationMachine, agent_dir, record_of
 from conformance.errors import InvariantViolation
 from conformance.fakes.markers import FINAL, INTERMEDIATE, KIND_NAMES, marker
-from conformance.files import describe_difference, is_within, iter_files, read_lines
+from conformance.files import describe_difference, is_within, iter_files, log_lines, read_lines
 from conformance.harness import AgentRecord, Harness
 from conformance.stateful import step_check
 
@@ -315,8 +315,7 @@ def audit_log_records_coordination(harness: Harness) -> None:
                     "line with \"event\" and \"agent_id\" for every spawn, every finished "
                     "invocation and every export."))
     sub_logs = [(p, line.strip()) for a in harness.agents
-                for p in iter_files(agent_dir(harness, a) / "log")
-                for line in read_lines(p) if len(line.strip()) >= 20]
+                for p, line in log_lines(agent_dir(harness, a)) if len(line.strip()) >= 20]
     for audit_line in raw_lines:
         for source, line in sub_logs:
             if line in audit_line:

@@ -20,13 +20,20 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, multiple, precondition, rule
 
 from conformance import planting
-from conformance.contract import Settings
+from conformance.contract import BackendKind, Settings
 from conformance.fakes import profiles
+from conformance.fakes.host import turn_end
 from conformance.fakes.profiles import BackendProfile, FileAppears
 from conformance.files import Snapshot, snapshot
 from conformance.harness import Harness
 from conformance.stateful import HarnessMachine
-from conformance.strategies import FIRST_TURN_DEADLINE, advances, prompt_texts, rarely
+from conformance.strategies import (
+    FIRST_TURN_DEADLINE,
+    advances,
+    prompt_texts,
+    rarely,
+    versions,
+)
 
 MAX_AGENTS = 4
 #: Ordinary names first (shrinking moves towards them); prefixes of each other on purpose.
@@ -40,13 +47,16 @@ def isolation_profiles() -> st.SearchStrategy[BackendProfile]:
     return st.one_of(
         st.builds(profiles.codex, st.sampled_from(list(FileAppears)),
                   turn_duration=st.sampled_from([4.2, 0.5]), hang_first_turn=rarely(),
-                  exit_after_first_turn=rarely(), empty_final=rarely()),
+                  exit_after_first_turn=rarely(), empty_final=rarely(),
+                  version=versions(BackendKind.CODEX), staged_open=rarely()),
         st.builds(profiles.claude, turn_duration=st.sampled_from([4.0, 0.5]),
                   hang_first_turn=rarely(), exit_after_first_turn=rarely(),
-                  empty_final=rarely()),
+                  empty_final=rarely(), version=versions(BackendKind.CLAUDE),
+                  staged_open=rarely()),
         st.builds(profiles.gemini, turn_duration=st.sampled_from([4.0, 0.5]),
                   hang_first_turn=rarely(), exit_after_first_turn=rarely(),
-                  empty_final=rarely()),
+                  empty_final=rarely(), version=versions(BackendKind.GEMINI),
+                  staged_open=rarely()),
     )
 
 
@@ -172,7 +182,7 @@ class IsolationMachine(HarnessMachine):
         session = self.harness.agents[child].session
         running = [t for t in session.turns if t.completed_at is None
                    and t.generation == session.generation]
-        due = running[0].started_at + session.profile.turn_duration + 1.5
+        due = turn_end(session, running[0]) + 1.5
         wait = max(0.0, due - self.harness.now())
         note(f"waited {wait:g}s for {child}'s result")
         self.harness.advance(wait)

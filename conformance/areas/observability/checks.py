@@ -55,7 +55,14 @@ def attributed_to(harness: Harness, end: PrematureEnd) -> str:
     done = session.first_turn_completed_at
     first_turn_done = done is not None and done <= end.at
     deadline = harness.world.settings.first_turn_deadline
-    if not first_turn_done and end.at - session.started_at > deadline:
+    # A hung worker is one whose first turn outlasted the deadline while it ran: the
+    # first process's life ends at its first end or exit (a resumed process runs no
+    # first turn), so a session ended early and resumed later never was one.
+    first_life_end = min([c.time for c in harness.calls.for_session(session.session_id)
+                          if c.op == "end_session"] + list(session.exits),
+                         default=float("inf"))
+    first_turn_age = min(end.at, first_life_end) - session.started_at
+    if not first_turn_done and first_turn_age > deadline:
         return "OBS-005"
     if session.kind is BackendKind.CODEX and not first_turn_done:
         return "OBS-001"

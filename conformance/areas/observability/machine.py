@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, initialize, precondition, rule
 
 from conformance.contract import Settings
+from conformance.fakes.host import turn_end
 from conformance.fakes.profiles import BackendProfile
 from conformance.stateful import HarnessMachine
 from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
@@ -65,7 +66,9 @@ class ObservabilityMachine(HarnessMachine):
     def _await_first_turn(self, agent: str) -> None:
         session = self.harness.agents[agent].session
         profile = session.profile
-        settled = session.started_at + max(profile.turn_duration, profile.file_delay) + 0.5
+        first = session.turns[0]
+        settled = max(turn_end(session, first),
+                      session.started_at + profile.file_delay) + 0.5
         wait = max(0.0, settled - self.harness.now())
         if wait:
             self.harness.advance(wait)
@@ -92,12 +95,13 @@ class ObservabilityMachine(HarnessMachine):
                                                                       self.harness.now()):
             self.harness.send(agent, f"{text} ({agent})")
 
-    @rule(agent=agents)
-    def tick_at_deadline(self, agent: str) -> None:
+    @rule(agent=agents, past=st.sampled_from([0.0, 0.5]))
+    def tick_at_deadline(self, agent: str, past: float = 0.0) -> None:
         """The monitor ticks at the very instant the agent's first turn reaches the
-        deadline: not past it yet, so not suspected hung yet."""
+        deadline (not past it yet, so not suspected hung yet), or, with ``past``, that
+        much after it: both sides of the boundary."""
         session = self.harness.agents[agent].session
-        due = session.started_at + FIRST_TURN_DEADLINE
+        due = session.started_at + FIRST_TURN_DEADLINE + past
         if self.harness.now() < due:
             self.harness.advance(due - self.harness.now())
         self.harness.tick()

@@ -36,7 +36,7 @@ from conformance import faults, planting
 from conformance.areas.isolation.machine import agent_dir
 from conformance.contract import Settings
 from conformance.errors import AdapterError
-from conformance.fakes.host import FakeSession
+from conformance.fakes.host import FakeSession, turn_end
 from conformance.fakes.profiles import BackendProfile
 from conformance.faults import At, Fault
 from conformance.files import read_lines
@@ -177,8 +177,14 @@ class PersistenceMachine(HarnessMachine):
                 f"{' (its fallback location too)' if also_fallback else ''}")
         self.record.blocked[agent] = Blocked(record.session.session_id, None, what,
                                              self.harness.now(), also_fallback)
+        idle = agent not in self._busy()
         note(f"{agent}: {what} under sessions/{record.session.session_id} "
-             f"({'after' if adopted else 'before'} its rollout was adopted); 1s passes")
+             f"({'after' if adopted else 'before'} its rollout was adopted); "
+             f"{'a follow-up and ' if idle else ''}1s passes")
+        if idle and not self.harness.ended_positively(record, self.harness.now()):
+            # A full disk that meets no write changes nothing: the agent works on.
+            text = planting.prompt(self.harness, agent, "keep going")
+            self._guarded(f"send({agent!r})", lambda: self.harness.send(agent, text))
         # A second of work meets the full disk (the turns' events go on arriving).
         self._guarded("advance(1)", lambda: self.harness.advance(1.0))
 
@@ -210,10 +216,26 @@ class PersistenceMachine(HarnessMachine):
             return
         running = [t for t in session.turns if t.completed_at is None
                    and t.generation == session.generation]
-        due = running[0].started_at + session.profile.turn_duration + 0.1
+        due = turn_end(session, running[0]) + 0.1
         self._guarded("advance", lambda: self.harness.advance(max(0.0, due - self.harness.now())))
         note(f"{agent}: its first turn is over, the follow-up's turn is running")
         self.close(agent)
+
+    @precondition(lambda self: bool(self._busy()))
+    @rule()
+    def turns_finish(self) -> None:
+        """Time passes until every running turn is over, and the monitor ticks: the
+        moment each artifact is owed (a rollout seen after its first turn, a raw
+        exchange per turn), reached in one step instead of by a lucky run of advances."""
+        due = self.harness.now()
+        for agent in self._busy():
+            session = self.harness.agents[agent].session
+            for turn in session.turns:
+                if turn.completed_at is None and turn.generation == session.generation:
+                    due = max(due, turn_end(session, turn) + 0.1)
+        note(f"every running turn is over ({due - self.harness.now():.1f}s); a tick")
+        self._guarded("advance", lambda: self.harness.advance(due - self.harness.now()))
+        self.tick()
 
     def _busy(self) -> list[str]:
         return [a for a, r in self.harness.agents.items()

@@ -34,12 +34,15 @@ from hypothesis.stateful import Bundle, initialize, multiple, precondition, rule
 
 from conformance import faults
 from conformance.areas.trace.observed import Life, observe
+from conformance.contract import BackendKind
 from conformance.errors import BackendError
 from conformance.fakes import profiles
+from conformance.fakes.host import turn_end
 from conformance.fakes.profiles import BackendProfile
 from conformance.faults import At, Fault
 from conformance.harness import Harness
 from conformance.stateful import HarnessMachine
+from conformance.strategies import versions
 from conformance.trace_format.bundle import TRACE_NAME
 
 MAX_AGENTS = 5
@@ -62,10 +65,13 @@ def trace_profiles() -> st.SearchStrategy[BackendProfile]:
     exits = st.booleans()
     return st.one_of(
         st.builds(profiles.codex, exit_after_first_turn=exits,
-                  turn_duration=st.sampled_from([4.2, 45.0])),
+                  turn_duration=st.sampled_from([4.2, 45.0]),
+                  version=versions(BackendKind.CODEX)),
         st.builds(profiles.claude, exit_after_first_turn=exits,
-                  turn_duration=st.sampled_from([4.0, 45.0])),
-        st.builds(profiles.gemini, exit_after_first_turn=exits),
+                  turn_duration=st.sampled_from([4.0, 45.0]),
+                  version=versions(BackendKind.CLAUDE)),
+        st.builds(profiles.gemini, exit_after_first_turn=exits,
+                  version=versions(BackendKind.GEMINI)),
     )
 
 
@@ -95,8 +101,8 @@ class TraceRecord:
     #: Bundles an earlier orchestrator of the world left, as they were at its end
     #: (relative path -> bytes): no later orchestrator may change them.
     previous: dict[Path, dict[str, bytes]] = field(default_factory=dict)
-    #: Harness time of the first write fault under the trace directory: from then on
-    #: a trace may be incomplete (never wrong).
+    #: Harness time of the first write fault under the trace directory in this
+    #: orchestrator's lifetime: from then on a trace may be incomplete (never wrong).
     fault_since: float | None = None
     lifetimes: int = 1
 
@@ -268,23 +274,37 @@ class TraceMachine(HarnessMachine):
                 if self.harness.agents[a].parent in facts.may_parent]
 
     @precondition(lambda self: bool(self.facts().in_flight))
-    @rule()
-    def parent_refuses(self) -> None:
+    @rule(target=agents, deep=st.booleans())
+    def parent_refuses(self, deep: bool = False) -> object:
         """The parent of the latest child with a turn in flight refuses the next prompt
         (a rate limit) while its process runs, and time passes until the child's turn
-        is over: its result cannot be delivered, and the parent has not gone anywhere."""
-        child = self.facts().in_flight[-1]
+        is over: its result cannot be delivered, and the parent has not gone anywhere.
+
+        With ``deep`` the refusing parent is a child itself, whose own thread and edges
+        are at stake too: the deepest child in flight, or, when every child in flight
+        has the root for parent, a grandchild spawned now under a running child."""
+        in_flight = self.facts().in_flight
+        child = max(in_flight, key=self._depth) if deep else in_flight[-1]
+        spawned: list[str] = []
+        if deep and self._depth(child) < 2 and self._spawnable():
+            middle = sorted((a for a in self.facts().may_parent if self._depth(a) == 1),
+                            key=lambda a: int(a.rsplit("-", 1)[1]))
+            if middle:
+                parent_profile = self.harness.agents[middle[-1]].profile
+                child = self._spawn(parent_profile, middle[-1], False)
+                spawned.append(child)
         record = self.harness.agents[child]
         parent = record.parent
         assert parent is not None
         session = self.harness.agents[parent].session
         self.harness.hosts[session.kind].refuse_sends(session.session_id)
         running = [t for t in record.session.turns if t.completed_at is None]
-        due = running[0].started_at + record.session.profile.turn_duration + 0.5
+        due = turn_end(record.session, running[0]) + 0.5
         wait = max(0.0, due - self.harness.now())
         note(f"{parent}, the parent of {child}, refuses its next prompt (rate limited); "
              f"{wait:g}s pass")
         self.harness.advance(wait)
+        return multiple(*spawned)
 
     @precondition(lambda self: not self._faults)
     @rule(at=st.sampled_from([At.PARTIAL, At.WRITE, At.OPEN]))
@@ -325,8 +345,13 @@ class TraceMachine(HarnessMachine):
         for bundle in sorted(p for p in trace_dir.iterdir() if p.is_dir()):
             self.record.previous.setdefault(bundle, bundle_files(bundle))
         self.record.lifetimes += 1
+        # The new harness starts its clock at the world's epoch again, and its bundles
+        # are new: a fault of an earlier lifetime says nothing about them (the earlier
+        # bundles are judged by `previous`, which no later orchestrator may change).
+        self.record.fault_since = None
         self.harness = Harness(self.context.adapter.adapter, self.clock, old.root,
                                settings=self.world_settings(),
+                               workspace=old.world.workspace.name,
                                token=f"world-{self.record.lifetimes}")
         _RECORDS[self.harness] = self.record
         self._facts = None
@@ -337,6 +362,12 @@ class TraceMachine(HarnessMachine):
         # The new orchestrator's first rollout: its agent ids are the old ones again.
         first = self._spawn(root, None, False)
         return multiple(first, self._spawn(child, first, False))
+
+    def _depth(self, agent: str) -> int:
+        depth, parent = 0, self.harness.agents[agent].parent
+        while parent is not None and parent in self.harness.agents:
+            depth, parent = depth + 1, self.harness.agents[parent].parent
+        return depth
 
     def _stop_faults(self) -> None:
         while self._faults:
