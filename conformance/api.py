@@ -17,6 +17,7 @@ from conformance.catalogue import Catalogue, Invariant, load_catalogue
 from conformance.contract import Adapter
 from conformance.errors import ConformanceError
 from conformance.loader import LoadedAdapter, load_adapter, validate
+from conformance.processes.server import close_under
 from conformance.profiles import suite_settings
 from conformance.registry import Check, RunContext, verify
 
@@ -49,6 +50,7 @@ def run_check(
     try:
         check.run(RunContext(adapter, invariant, settings, scratch))
     finally:
+        close_under(scratch)  # a fake CLI process never outlives its world
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -21,6 +21,7 @@ falls 33 minutes before local midnight, so the local date changes during a world
 
 from __future__ import annotations
 
+import calendar
 import datetime as _dt
 import os
 import sys
@@ -136,8 +137,16 @@ class HarnessClock:
         self.advance(max(0.0, timestamp - self.now()))
 
     def now(self) -> float:
-        """Harness time as a Unix timestamp."""
-        return time.time()
+        """Harness time as a Unix timestamp.
+
+        Read from the freezer itself, not through ``time.time()``: freezegun gives real
+        time to a call made on a thread it was told to ignore (every thread's stack
+        starts in ``threading``), and the harness serves the fake CLI processes from
+        threads of its own (:mod:`conformance.processes`)."""
+        if self._factory is None:
+            return time.time()
+        frozen: _dt.datetime = self._factory.time_to_freeze
+        return calendar.timegm(frozen.timetuple()) + frozen.microsecond / 1_000_000
 
     def elapsed(self) -> float:
         """Seconds since the world started."""

@@ -216,6 +216,12 @@ class World:
     clock: HarnessClock
     backends: Mapping[BackendKind, SessionHost]
     settings: Settings = Settings()
+    #: For an orchestrator that launches the CLIs as processes (an adapter with
+    #: ``launches_processes = True``): the variables to set in their environment, on
+    #: top of its own. ``PATH`` puts the fake ``codex``, ``claude`` and ``gemini`` first,
+    #: and ``CONFORMANCE_PUPPET_SOCKET`` names the harness they answer to
+    #: (:mod:`conformance.processes`). Empty for an in-process adapter.
+    env: Mapping[str, str] = field(default_factory=dict)
 
     def backend(self, kind: BackendKind) -> SessionHost:
         """The session host for ``kind``."""
@@ -316,6 +322,9 @@ class Adapter(Protocol):
     name: str
     version: str
     capabilities: frozenset[Capability]
+    # An adapter may also set ``launches_processes = True``: its orchestrator runs the
+    # CLIs as processes (the fakes on ``world.env["PATH"]``), and the harness plays
+    # them (conformance.processes) instead of expecting calls on ``world.backends``.
 
     def start(self, world: World) -> Orchestrator:
         """Create an orchestrator that uses ``world`` and nothing else."""

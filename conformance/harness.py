@@ -35,6 +35,8 @@ from conformance.contract import (
 from conformance.errors import AdapterError, ConformanceError
 from conformance.fakes import Call, CallLog, FakeSession, FakeSessionHost, Scheduler, make_backends
 from conformance.fakes.profiles import BackendProfile
+from conformance.processes.server import PuppetServer
+from conformance.processes.watch import ReadWatch, polled_sessions
 
 T = TypeVar("T")
 
@@ -71,6 +73,9 @@ class AgentRecord:
     close_marks: list[tuple[float, float]] = field(default_factory=list)
     #: The prompt as ACP content blocks, when the spawn gave them (``SpawnRequest.content``).
     content: tuple[Mapping[str, Any], ...] = ()
+    #: Timeline positions of the spawn and of each resume of the agent once ended: the
+    #: starts of its invocations, as the user asked for them.
+    life_starts: list[float] = field(default_factory=list)
 
 
 class Harness:
@@ -102,6 +107,13 @@ class Harness:
         # scratch files when the orchestrator gives it no TMPDIR (isolation area).
         self.hosts: dict[BackendKind, FakeSessionHost] = make_backends(
             clock, self.scheduler, self.calls, token, scratch_root=root / "tmp")
+        #: The fake CLI processes' player, for an adapter that launches processes.
+        self.puppets: PuppetServer | None = (
+            PuppetServer(self.hosts, clock, self.scheduler, self.calls, root)
+            if getattr(adapter, "launches_processes", False) else None)
+        #: The orchestrator's reads under the home: its polls, when it runs processes.
+        self.reads: ReadWatch | None = (
+            ReadWatch(directories["home"]) if self.puppets is not None else None)
         self.world = World(
             root=root,
             home=directories["home"],
@@ -111,6 +123,7 @@ class Harness:
             clock=clock,
             backends=dict(self.hosts),
             settings=settings or Settings(),
+            env=self.puppets.env() if self.puppets is not None else {},
         )
         self.agents: dict[str, AgentRecord] = {}
         #: When the harness first saw a session's home, working directory or file gone,
@@ -139,11 +152,12 @@ class Harness:
         host = self.hosts[backend]
         host.prepare(agent_id, profile)
         before = set(host.sessions)
-        self._mark("spawn", agent_id)
+        mark = self._mark("spawn", agent_id)
         request = SpawnRequest(agent_id, backend, prompt, parent, content=tuple(content))
         try:
             self._call(f"spawn({agent_id!r}, {backend.value})",
                        lambda: self.orchestrator.spawn(request))
+            self._settle()  # a launched process registers, and starts the session
         finally:
             host.prepare(None, None)
         started = [host.sessions[s] for s in host.sessions if s not in before]
@@ -152,7 +166,7 @@ class Harness:
                 f"spawn({agent_id!r}, {backend.value}) must call {backend.value}.start_session "
                 f"exactly once before returning; it started {len(started)} sessions")
         record = AgentRecord(agent_id, backend, started[0].profile, prompt, parent, started[0],
-                             content=request.content)
+                             content=request.content, life_starts=[float(mark.seq)])
         self.agents[agent_id] = record
         return record
 
@@ -160,16 +174,25 @@ class Harness:
         mark = self._mark("send", agent_id)
         self.user_prompts[mark.seq] = prompt
         self._call(f"send({agent_id!r})", lambda: self.orchestrator.send(agent_id, prompt))
+        self._settle()
 
     def advance(self, seconds: float) -> None:
         """Let ``seconds`` of harness time pass; backends act, notifications fire."""
         self._mark(f"advance {seconds:g}s", None)
-        self._call(f"advance({seconds:g}) notification callbacks",
-                   lambda: self.scheduler.advance(seconds))
+        if self.puppets is None:
+            self._call(f"advance({seconds:g}) notification callbacks",
+                       lambda: self.scheduler.advance(seconds))
+            return
+        self._settle()  # a process launched since the last operation starts first
+        with self.puppets.lock:
+            self._call(f"advance({seconds:g}) notification callbacks",
+                       lambda: self.scheduler.advance(seconds))
+        self._settle()
 
     def tick(self) -> None:
         self._mark("tick", None)
         self._call("tick()", self.orchestrator.tick)
+        self._settle()
 
     def exit_process(
         self, agent_id: str, exit_code: int = 0, *, noticed_after: float = 0.0
@@ -184,6 +207,7 @@ class Harness:
         self._call(f"exit of {agent_id!r} notification callback",
                    lambda: self.hosts[record.backend].exit_process(
                        record.session.session_id, exit_code, noticed_after=noticed_after))
+        self._settle()
 
     def close(self, agent_id: str) -> None:
         """The user closes the agent (a positive end signal)."""
@@ -192,6 +216,7 @@ class Harness:
         record.closes.append(mark.time)
         record.close_marks.append((mark.time, float(mark.seq)))
         self._call(f"close({agent_id!r})", lambda: self.orchestrator.close(agent_id))
+        self._settle()
 
     def resume(self, agent_id: str) -> None:
         """The user resumes the agent. One the orchestrator knows ended (a close, an exit
@@ -199,9 +224,13 @@ class Harness:
         (``resume_session``) before ``resume`` returns."""
         record = self.agents[agent_id]
         ended = not record.session.alive and self.ended_positively(record, self.clock.now())
-        self._mark("resume", agent_id)
+        mark = self._mark("resume", agent_id)
+        if ended:
+            record.life_starts.append(float(mark.seq))
         self._call(f"resume({agent_id!r})", lambda: self.orchestrator.resume(agent_id))
-        if ended and not record.session.alive:
+        self._settle()
+        if ended and not record.session.alive and self.puppets is None:
+            # (A process orchestrator resumes a headless CLI with its next prompt.)
             raise AdapterError(
                 f"resume({agent_id!r}) returned, but the ended agent's {record.backend.value} "
                 f"session {record.session.session_id} was not resumed: resume must call "
@@ -211,6 +240,7 @@ class Harness:
         self._mark("export", agent_id)
         self._call(f"export({agent_id!r})",
                    lambda: self.orchestrator.export(agent_id, destination))
+        self._settle()
 
     def shutdown(self) -> None:
         """Shut the orchestrator down (a positive end signal for every agent)."""
@@ -222,9 +252,15 @@ class Harness:
             record.closes.append(mark.time)
             record.close_marks.append((mark.time, float(mark.seq)))
         self._call("shutdown()", self.orchestrator.shutdown)
+        self._settle()
 
     def dispose(self) -> None:
-        """Remove the world's files. The orchestrator must be shut down first."""
+        """Remove the world's files. The orchestrator must be shut down first. Every
+        fake process still running is killed first: none outlives its world."""
+        if self.puppets is not None:
+            self.puppets.close()
+        if self.reads is not None:
+            self.reads.close()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- observations ---------------------------------------------------------------
@@ -260,6 +296,30 @@ class Harness:
         """Whether the orchestrator ticked at or after ``timestamp`` and after entry ``seq``."""
         return any(c.op == "harness:tick" and c.time >= timestamp and c.seq > seq
                    for c in self.calls.calls)
+
+    def invocations(self, record: AgentRecord) -> tuple[int, int]:
+        """``(invocations, ended)`` of an agent: the spawn and each resume once it had
+        ended, and how many of them are over as far as the orchestrator can know.
+
+        In-process, an invocation is a life of the session (a resume must resume it)
+        and is over when the session is. An orchestrator that runs processes resumes a
+        headless CLI with its next prompt, so its invocations are the user's: one is
+        over at a close or shutdown, or at an exit of its process that it has had a
+        tick to notice.
+        """
+        session = record.session
+        if self.puppets is None:
+            lives = 1 + len(session.resumed_at)
+            return lives, lives - (1 if session.alive else 0)
+        ticks = [c.seq for c in self.calls.calls if c.op == "harness:tick"]
+        ends = [seq for _, seq in record.close_marks]
+        ends += [seq for _, seq in session.exit_marks if any(t > seq for t in ticks)]
+        starts = record.life_starts or [0.0]
+        ended = 0
+        for index, start in enumerate(starts):
+            until = starts[index + 1] if index + 1 < len(starts) else float("inf")
+            ended += any(start < end <= until for end in ends)
+        return len(starts), ended
 
     def ended_positively(self, record: AgentRecord, at: float, seq: int | None = None) -> bool:
         """Whether a positive end signal for this agent's current life came by ``at``
@@ -298,7 +358,29 @@ class Harness:
                                f"which lacks the orchestrator methods: {', '.join(missing)}")
         return orchestrator
 
+    def _settle(self) -> None:
+        """Wait for the fake processes the last operation set in motion (a no-op for
+        an in-process adapter); see :meth:`PuppetServer.settle`."""
+        if self.puppets is not None:
+            self.puppets.settle()
+        if self.reads is not None:
+            self._record_polls(self.reads.drain())
+
+    def _record_polls(self, reads: list[Path]) -> None:
+        """A process orchestrator's reads of session files, as the polls they are
+        (:mod:`conformance.processes.watch`): one entry per session it looked at."""
+        if not reads:
+            return
+        for host in self.hosts.values():
+            sessions = [(s.session_id, s.home, s.path) for s in host.sessions.values()]
+            for session_id in polled_sessions(reads, sessions):
+                found = host.sessions[session_id].path.is_file()
+                self.calls.record(self.clock.now(), host.kind, "get_session_data",
+                                  session_id, "ok" if found else "SessionNotFound")
+
     def _mark(self, op: str, agent_id: str | None) -> Call:
+        if self.reads is not None:
+            self.reads.drain()  # the harness's own reads since the last operation
         return self.calls.record(self.clock.now(), None, f"harness:{op}", None,
                                  agent_id=agent_id)
 

@@ -30,6 +30,7 @@ from conformance.clock import HarnessClock
 from conformance.contract import AgentState, BackendKind, Capability, NotificationKind
 from conformance.fakes.profiles import BackendProfile, FileAppears, claude, codex, gemini
 from conformance.faults import At
+from conformance.processes.server import close_under
 
 __all__ = [
     "AgentState",
@@ -88,7 +89,9 @@ def release() -> None:
     while _ACTIVE_CLOCKS:
         _ACTIVE_CLOCKS.pop().stop()
     while _ACTIVE_DIRS:
-        shutil.rmtree(_ACTIVE_DIRS.pop(), ignore_errors=True)
+        directory = _ACTIVE_DIRS.pop()
+        close_under(directory)  # fake CLI processes of a replay stopped mid-way
+        shutil.rmtree(directory, ignore_errors=True)
 
 
 atexit.register(release)

@@ -33,6 +33,7 @@ import hypothesis
 from conformance.catalogue import Invariant
 from conformance.errors import HarnessError, InvariantViolation
 from conformance.loader import LoadedAdapter
+from conformance.processes.server import close_under
 from conformance.registry import Check, RunContext
 from conformance.stateful import STEP_CHECKS, HarnessMachine, run_machine
 
@@ -102,6 +103,7 @@ class SharedRuns:
         except Exception as error:
             outcome = error
         finally:
+            close_under(scratch)  # a fake CLI process never outlives its world
             shutil.rmtree(scratch, ignore_errors=True)
         # Passed (None), or ended in an error every invariant of the run shares.
         self.decided.update(dict.fromkeys(ids, outcome))

@@ -90,7 +90,9 @@ class ReferenceOrchestrator:
         #: Errors components raised; they never reach an agent.
         self.component_errors: list[tuple[str, BaseException]] = []
         self._by_session: dict[tuple[BackendKind, str], Agent] = {}
-        for host in world.backends.values():
+        #: The session hosts it runs agents through (seam: processes instead).
+        self.hosts: dict[BackendKind, SessionHost] = self._make_hosts(world)
+        for host in self.hosts.values():
             host.subscribe(self._on_notification)
 
     # -- the contract -----------------------------------------------------------------
@@ -313,4 +315,9 @@ class ReferenceOrchestrator:
             raise UnknownAgent(agent_id) from None
 
     def _host(self, kind: BackendKind) -> SessionHost:
-        return self.world.backend(kind)
+        return self.hosts[kind]
+
+    def _make_hosts(self, world: World) -> dict[BackendKind, SessionHost]:
+        """The world's session hosts (seam: :mod:`reference_impl.processes` launches
+        the CLIs as processes instead)."""
+        return dict(world.backends)

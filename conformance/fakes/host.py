@@ -299,6 +299,7 @@ class FakeSessionHost:
         self.sessions: dict[str, FakeSession] = {}
         self._token = world_token
         self._subscribers: list[Callable[[Notification], None]] = []
+        self._watchers: list[Callable[[Notification], None]] = []
         self._next_agent: str | None = None
         self._next_profile: BackendProfile | None = None
         self.delivered: list[Notification] = []
@@ -340,10 +341,13 @@ class FakeSessionHost:
     # -- the session-host operations ----------------------------------------------
 
     def start_session(
-        self, *, prompt: str, home: Path, cwd: Path, env: Mapping[str, str] | None = None
+        self, *, prompt: str, home: Path, cwd: Path, env: Mapping[str, str] | None = None,
+        session_id: str | None = None,
     ) -> str:
+        """Start a session; ``session_id`` is one the caller chose (``claude -p
+        --session-id``), else the CLI makes one."""
         now = self.clock.now()
-        session_id = self._new_session_id()
+        session_id = session_id or self._new_session_id()
         profile = self._next_profile or self.profile
         self._next_profile = None
         session = FakeSession(
@@ -464,6 +468,11 @@ class FakeSessionHost:
     def subscribe(self, callback: Callable[[Notification], None]) -> None:
         self._record("subscribe", None)
         self._subscribers.append(callback)
+
+    def watch(self, callback: Callable[[Notification], None]) -> None:
+        """The harness's own subscription (it plays the fake processes): called before
+        the orchestrator's callbacks, and not an entry of the timeline."""
+        self._watchers.append(callback)
 
     # -- internals ----------------------------------------------------------------
 
@@ -741,7 +750,7 @@ class FakeSessionHost:
         self.delivered.append(note)
         if kind is not NotificationKind.SESSION_UPDATE:
             self._record(f"notify:{kind.value}", session.session_id)
-        for callback in list(self._subscribers):
+        for callback in [*self._watchers, *self._subscribers]:
             callback(note)
 
     def _record(self, op: str, session_id: str | None, outcome: str = "ok") -> Call:

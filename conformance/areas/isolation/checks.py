@@ -197,11 +197,22 @@ class Invocation:
     last_final: str | None
 
 
-def invocations(record: AgentRecord) -> list[Invocation]:
-    """Every invocation of the agent, in order."""
+def invocations(record: AgentRecord, harness: Harness | None = None) -> list[Invocation]:
+    """Every invocation of the agent, in order.
+
+    For an orchestrator that runs processes (``harness.puppets``), an exit counts as
+    the end only if it had a tick to notice it before a close came: otherwise, as far
+    as it could know, the user closed it."""
     session = record.session
-    ends = sorted([(*mark, "succeeded" if code == 0 else "failed")
-                   for mark, code in zip(session.exit_marks, session.exit_codes, strict=True)]
+    exits = list(zip(session.exit_marks, session.exit_codes, strict=True))
+    if harness is not None and harness.puppets is not None:
+        ticks = [c.seq for c in harness.calls.calls if c.op == "harness:tick"]
+        closes = [seq for _, seq in record.close_marks]
+        exits = [(mark, code) for mark, code in exits
+                 if any(mark[1] < t and not any(mark[1] < c < t for c in closes)
+                        for t in ticks)
+                 or not any(c > mark[1] for c in closes)]
+    ends = sorted([(*mark, "succeeded" if code == 0 else "failed") for mark, code in exits]
                   + [(*mark, "closed") for mark in record.close_marks])
     out = []
     marks = session.life_marks
@@ -267,12 +278,10 @@ def main_history_records_each_invocation(harness: Harness) -> None:
     path = harness.world.home / HISTORY
     entries = [e for e in _json_lines(path) if e.get("type") == ENTRY_TYPE]
     for agent_id, record in harness.agents.items():
-        session = record.session
-        lives = 1 + len(session.resumed_at)
-        ended = lives - (1 if session.alive else 0)
+        lives, ended = harness.invocations(record)
         mine = [e for e in entries if e.get("agent_id") == agent_id]
         events = [e.get("event") for e in mine]
-        expected = ["started", "finished"] * ended + (["started"] if session.alive else [])
+        expected = ["started", "finished"] * ended + (["started"] if ended < lives else [])
         what = (f"{agent_id} was invoked {lives} time(s) (a spawn"
                 f"{', then resumes' if lives > 1 else ''}), {ended} of them ended")
         if events != expected:
@@ -280,7 +289,7 @@ def main_history_records_each_invocation(harness: Harness) -> None:
                 f"{what}; the main history {HISTORY} holds its entries {events}. Expected "
                 f"{expected}: a 'started' entry per invocation and a 'finished' entry once "
                 f"it ended (JSON lines with \"type\": \"{ENTRY_TYPE}\")."))
-        seen = invocations(record)
+        seen = invocations(record, harness)
         for number, entry in enumerate(mine):
             problems = _entry_problems(entry)
             if not problems and number // 2 < len(seen):
@@ -304,8 +313,7 @@ def audit_log_records_coordination(harness: Harness) -> None:
     events = Counter((str(e.get("agent_id")), str(e.get("event"))) for e in _json_lines(path))
     record = record_of(harness)
     for agent_id, agent in harness.agents.items():
-        session = agent.session
-        ended = 1 + len(session.resumed_at) - (1 if session.alive else 0)
+        _, ended = harness.invocations(agent)
         for event, needed in (("spawn", 1), ("finish", ended),
                               ("export", record.exports_of(agent_id))):
             if events[(agent_id, event)] < needed:

@@ -1,0 +1,606 @@
+"""The harness side of the fake CLI processes: it plays every puppet of one world.
+
+A :class:`PuppetServer` listens on the world's socket. When a fake process registers
+(argv, cwd, environment, pid), the server starts, resumes or continues the session on
+the world's fake host of that backend, exactly as an in-process orchestrator's call
+would, so the files are written by the same fakes on the same harness clock. It then
+tells the process what to show: ``started`` (Codex prints ``thread.started``, Claude
+Code runs its ``SessionStart`` hooks), and at each turn the host completes,
+``turn_complete`` (the final answer on stdout, the ``notify`` program or the ``Stop``
+hooks run to their end). A one-prompt process (``codex exec``, ``claude -p``,
+``gemini -p``) exits after its turn, and the host sees its exit. A signal to a process
+ends its session (the orchestrator ended it), and the process dies of the signal.
+
+Everything lands in the world's timeline: ``process:launch``, ``process:signal``,
+``process:exit``, ``hook:<name>``, next to the host's own entries, so every check of
+every area reads a process world as it reads an in-process one.
+
+Determinism. The harness clock never moves on its own, and the harness waits for
+what it set in motion: :meth:`settle`, called after every operation of the harness,
+returns only when every fake process that the orchestrator started has registered
+and answered a ``sync`` (which it does after reporting any signal it received), and
+every process told to exit is gone. Each wait is bounded (:data:`BOUND` seconds of
+real time); running past it is a :class:`~conformance.errors.HarnessError` naming the
+process, not a verdict.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import secrets
+import signal
+import socket
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from conformance.clock import HarnessClock
+from conformance.contract import BackendKind, Notification, NotificationKind
+from conformance.errors import BackendError, HarnessError
+from conformance.fakes.calls import CallLog
+from conformance.fakes.host import FakeSessionHost
+from conformance.fakes.scheduler import Scheduler
+from conformance.processes import bin as fake_bin
+from conformance.processes import wire
+
+#: The longest real time, in seconds, the harness waits for one fake process to
+#: register, answer or exit.
+BOUND = 30.0
+#: How long a child that has forked but not yet run its program may stay unknown.
+_FORK_GRACE = 3.0
+
+
+@dataclass
+class FakeProcess:
+    """What the harness knows about one fake CLI process."""
+
+    pid: int
+    pgid: int
+    kind: BackendKind
+    argv: list[str]
+    cwd: Path
+    env: dict[str, str]
+    parsed: dict[str, Any]
+    conn: socket.socket
+    launched_at: float
+    session_id: str | None = None
+    #: The turns this process runs (a one-prompt process runs one).
+    turn_ids: list[str] = field(default_factory=list)
+    one_shot: bool = True
+    #: Orders sent and not answered yet.
+    pending: int = 0
+    connected: bool = True
+    exit_ordered: bool = False
+    signals: list[int] = field(default_factory=list)
+    hooks: list[dict[str, Any]] = field(default_factory=list)
+
+    def describe(self) -> str:
+        return f"{self.kind.value} pid {self.pid} ({' '.join(self.argv)[:80]})"
+
+
+#: Every server not closed yet, so that a world removed without its harness being
+#: disposed (a replay that stopped at a violation) does not leave fakes running.
+_OPEN: weakref.WeakSet[PuppetServer] = weakref.WeakSet()
+
+
+def close_under(directory: Path) -> None:
+    """Close every server whose world lives under ``directory`` (before removing it)."""
+    for server in list(_OPEN):
+        if directory == server.root or directory in server.root.parents:
+            server.close()
+
+
+@atexit.register
+def _close_all() -> None:
+    for server in list(_OPEN):
+        server.close()
+
+
+class PuppetServer:
+    """Plays the fake CLI processes of one world (see the module docstring)."""
+
+    def __init__(self, hosts: Mapping[BackendKind, FakeSessionHost], clock: HarnessClock,
+                 scheduler: Scheduler, calls: CallLog, root: Path) -> None:
+        self.hosts = hosts
+        self.clock = clock
+        self.scheduler = scheduler
+        self.calls = calls
+        self.root = root
+        self.bin_dir = fake_bin.install(root / "bin")
+        self.name = f"conformance-{os.getpid()}-{secrets.token_hex(8)}"
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.processes: dict[int, FakeProcess] = {}
+        #: Problems met while serving (a bad message, a launch that failed).
+        self.problems: list[str] = []
+        self._threads: list[threading.Thread] = []
+        self._ignored: set[tuple[int, str]] = set()
+        self._closed = False
+        self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._listener.bind(wire.address(self.name))
+        self._listener.listen(64)
+        for host in hosts.values():
+            host.watch(self._on_notification)
+        self._spawn_thread(self._accept, "puppet-accept")
+        _OPEN.add(self)
+
+    # -- what the orchestrator gets -------------------------------------------------
+
+    def env(self, versions: Mapping[BackendKind, str] | None = None) -> dict[str, str]:
+        """The environment variables an orchestrator gives the CLIs it launches."""
+        values = {"PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+                  wire.SOCKET_ENV: self.name}
+        for kind, version in (versions or {}).items():
+            values[wire.VERSION_ENV.format(kind=kind.value.upper())] = version
+        return values
+
+    # -- the harness's waits ----------------------------------------------------------
+
+    def settle(self) -> None:
+        """Return once every fake process the orchestrator started has registered and
+        answered, and every process told to exit is gone (module docstring)."""
+        self._await_launches()
+        with self.lock:
+            if self.problems:
+                raise HarnessError("the fake CLI processes could not be played: "
+                                   + "; ".join(self.problems))
+            for process in self._live():
+                self._order(process, "sync")
+            self._wait(lambda: all(p.pending == 0 for p in self._live()),
+                       "every fake process to answer a sync")
+            self._wait(lambda: not any(p.exit_ordered and p.connected
+                                       for p in self.processes.values()),
+                       "every fake process told to exit to be gone")
+
+    def close(self) -> None:
+        """Kill every fake process still running and stop serving; the world is over.
+
+        Returns once none of them runs (a zombie its parent has not reaped yet is not
+        running)."""
+        _OPEN.discard(self)
+        with self.lock:
+            self._closed = True
+            processes = list(self.processes.values())
+        for process in processes:
+            for target in (process.pgid, process.pid):
+                try:
+                    if target == process.pgid and target != os.getpgrp():
+                        os.killpg(target, signal.SIGKILL)
+                    elif target == process.pid:
+                        os.kill(target, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept()
+        with contextlib.suppress(OSError):
+            self._listener.close()
+        deadline = time.monotonic() + BOUND
+        for process in processes:
+            while running(process.pid) and time.monotonic() < deadline:
+                time.sleep(0.005)
+            with contextlib.suppress(OSError):
+                process.conn.close()
+
+    # -- serving ------------------------------------------------------------------------
+
+    def _spawn_thread(self, target: Callable[..., None], name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            self._spawn_thread(self._serve, "puppet-conn", conn)
+
+    def _serve(self, conn: socket.socket) -> None:
+        reader = wire.Reader(conn)
+        process: FakeProcess | None = None
+        while True:
+            try:
+                message = reader.read()
+            except wire.WireError as error:
+                with self.lock:
+                    self.problems.append(f"a fake process sent a bad message: {error}")
+                message = None
+            with self.changed:
+                if message is None:
+                    if process is not None:
+                        self._gone(process)
+                    self.changed.notify_all()
+                    return
+                try:
+                    if process is None:
+                        if message.get("event") != "register":
+                            self.problems.append(f"a fake process spoke before "
+                                                 f"registering: {message!r:.200}")
+                            conn.close()
+                            return
+                        process = self._register(conn, message)
+                    else:
+                        self._handle(process, message)
+                except Exception as error:  # a harness bug: never a silent hang
+                    self.problems.append(f"serving {message!r:.200} failed: "
+                                         f"{type(error).__name__}: {error}")
+                    with contextlib.suppress(OSError):
+                        wire.send(conn, {"op": "write", "stream": "stderr",
+                                         "text": f"conformance harness error: {error}\n"})
+                        wire.send(conn, {"op": "exit", "code": 70})
+                self.changed.notify_all()
+
+    def _register(self, conn: socket.socket, message: dict[str, Any]) -> FakeProcess:
+        kind = BackendKind(str(message.get("kind")))
+        env = {str(k): str(v) for k, v in dict(message.get("env") or {}).items()}
+        process = FakeProcess(
+            pid=int(message.get("pid", 0)), pgid=int(message.get("pgid", 0)), kind=kind,
+            argv=[str(a) for a in message.get("argv") or []], cwd=Path(str(message.get("cwd"))),
+            env=env, parsed=dict(message.get("parsed") or {}), conn=conn,
+            launched_at=self.clock.now())
+        self.processes[process.pid] = process
+        host = self.hosts[kind]
+        self.calls.record(self.clock.now(), kind, "process:launch", None,
+                          " ".join(process.argv)[:200])
+        try:
+            self._begin(process, host, message.get("stdin_prompt"))
+        except _Refused as refused:
+            self._order(process, "write", stream="stderr", text=refused.message)
+            self._order_exit(process, refused.status)
+        return process
+
+    def _begin(self, process: FakeProcess, host: FakeSessionHost,
+               stdin_prompt: object) -> None:
+        parsed = process.parsed
+        prompt = parsed.get("prompt")
+        if prompt in (None, "-"):
+            prompt = stdin_prompt if isinstance(stdin_prompt, str) else None
+        elif isinstance(stdin_prompt, str) and stdin_prompt and process.kind is not \
+                BackendKind.CODEX:
+            prompt = f"{stdin_prompt}\n\n{prompt}"
+        if not prompt:
+            raise _Refused({BackendKind.CODEX: "No prompt provided. Either specify one as "
+                            "an argument or pipe the prompt into stdin.\n",
+                            BackendKind.CLAUDE: "Error: Input must be provided either "
+                            "through stdin or as a prompt argument when using --print\n",
+                            BackendKind.GEMINI: "No input provided via stdin.\n"}
+                           [process.kind], 1)
+        home = cli_home(process.kind, process.env)
+        resume = self._resume_target(process, host, home)
+        if resume is None:
+            given = parsed.get("session_id") if process.kind is BackendKind.CLAUDE else None
+            if isinstance(given, str) and given in host.sessions:
+                raise _Refused(f"Error: Session ID {given} is already in use.\n", 1)
+            session_id = host.start_session(prompt=str(prompt), home=home, cwd=process.cwd,
+                                            env=process.env,
+                                            session_id=given if isinstance(given, str)
+                                            else None)
+            session = host.sessions[session_id]
+            process.session_id = session_id
+            process.turn_ids.append(session.turns[0].turn_id)
+            resumed = False
+        else:
+            session = host.sessions[resume]
+            process.session_id = resume
+            if not session.alive:
+                host.resume_session(resume)
+            try:
+                process.turn_ids.append(host.send(resume, str(prompt)))
+            except BackendError as error:
+                raise _Refused(f"Error: {error}\n", 1) from None
+            resumed = True
+        self._order(process, "started", session={
+            "session_id": process.session_id, "path": str(session.path),
+            "version": session.profile.version, "resumed": resumed})
+
+    def _resume_target(self, process: FakeProcess, host: FakeSessionHost,
+                       home: Path) -> str | None:
+        """The session a launch continues, ``None`` for a new one; refuses an unknown."""
+        parsed = process.parsed
+        wanted = parsed.get("resume")
+        if process.kind is BackendKind.CLAUDE and parsed.get("continue") and not wanted:
+            wanted = "last"
+        if process.kind is BackendKind.GEMINI and wanted is not None:
+            wanted = "last" if wanted == "latest" else wanted
+        if not wanted:
+            return None
+        mine = [s for s in host.sessions.values()
+                if s.home == home and (s.cwd == process.cwd or process.kind is not
+                                       BackendKind.CODEX or wanted != "last")]
+        if wanted == "last":
+            if not mine:
+                raise _Refused({BackendKind.CODEX: "Error: no previous session found to "
+                                "resume\n", BackendKind.CLAUDE: "No conversation found "
+                                "to continue\n", BackendKind.GEMINI: "Error resuming "
+                                "session: No previous sessions found for this project.\n"}
+                               [process.kind], 1)
+            return max(mine, key=lambda s: s.started_at).session_id
+        for session in mine:
+            if session.session_id == wanted:
+                return session.session_id
+        if process.kind is BackendKind.GEMINI and str(wanted).isdigit():
+            ordered = sorted(mine, key=lambda s: s.started_at)
+            if 1 <= int(str(wanted)) <= len(ordered):
+                return ordered[int(str(wanted)) - 1].session_id
+        raise _Refused({BackendKind.CODEX: f"Error: thread/resume: no rollout found for "
+                        f"thread id {wanted}\n", BackendKind.CLAUDE: f"No conversation "
+                        f"found with session ID: {wanted}\n", BackendKind.GEMINI:
+                        f"Error resuming session: Invalid session identifier "
+                        f"\"{wanted}\".\n"}[process.kind], 1)
+
+    def _handle(self, process: FakeProcess, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if event == "done":
+            process.pending = max(0, process.pending - 1)
+            for hook in message.get("hooks") or []:
+                if isinstance(hook, dict):
+                    process.hooks.append(hook)
+                    self.calls.record(self.clock.now(), process.kind,
+                                      f"hook:{hook.get('name')}", process.session_id,
+                                      f"exit {hook.get('code')}")
+        elif event == "signal":
+            signum = int(message.get("signum", 0))
+            self._signalled(process, signum)
+        else:
+            self.problems.append(f"{process.describe()} sent {message!r:.200}")
+
+    def _signalled(self, process: FakeProcess, signum: int) -> None:
+        process.signals.append(signum)
+        try:
+            name = signal.Signals(signum).name
+        except ValueError:
+            name = str(signum)
+        self.calls.record(self.clock.now(), process.kind, f"process:signal {name}",
+                          process.session_id)
+        self._end_session_of(process)
+        if not process.exit_ordered:
+            self._order_exit(process, 128 + signum, signum=signum)
+
+    def _gone(self, process: FakeProcess) -> None:
+        process.connected = False
+        process.pending = 0
+        if not process.exit_ordered:
+            # Killed outright (SIGKILL), or it crashed: the orchestrator ended it.
+            self.calls.record(self.clock.now(), process.kind, "process:signal SIGKILL",
+                              process.session_id)
+            self._end_session_of(process)
+        self.calls.record(self.clock.now(), process.kind, "process:exit", process.session_id)
+
+    def _end_session_of(self, process: FakeProcess) -> None:
+        """A process ended from outside ends its session, unless another process of the
+        same session runs (then only this one's turn dies with it)."""
+        if process.session_id is None or self._closed:
+            return
+        host = self.hosts[process.kind]
+        session = host.sessions.get(process.session_id)
+        if session is None or not session.alive:
+            return
+        others = [p for p in self._live() if p is not process
+                  and p.session_id == process.session_id and not p.exit_ordered]
+        if not others:
+            host.end_session(process.session_id)
+
+    def _on_notification(self, note: Notification) -> None:
+        """The host completed a turn: the process that runs it shows it, and a
+        one-prompt process exits after it. The host made the process exit (the drawn
+        profile, or the harness's ``exit_process``): so does every process of it."""
+        if self._closed:
+            return
+        if note.kind is NotificationKind.PROCESS_EXITED:
+            code = note.data.get("exit_code", 0)
+            with self.changed:
+                for process in self._live():
+                    if process.session_id == note.session_id and not process.exit_ordered:
+                        self._order_exit(process, code if isinstance(code, int) else 1)
+            return
+        if note.kind is not NotificationKind.TURN_COMPLETE:
+            return
+        with self.changed:
+            runner = next((p for p in self._live() if note.turn_id in p.turn_ids), None)
+            if runner is None:
+                return
+            process = runner
+            session = self.hosts[process.kind].sessions[note.session_id]
+            turn = session.turn(str(note.turn_id))
+            self._order(process, "turn_complete", turn={
+                "final": turn.script.final, "turn_id": turn.turn_id,
+                "notify": dict(note.data)})
+            self._wait(lambda: process.pending == 0 or not process.connected,
+                       f"{process.describe()} to show its turn and run its hooks")
+            if process.one_shot and process.connected:
+                self.scheduler.after(0.0, lambda: self._finish(process), "process exits")
+
+    def _finish(self, process: FakeProcess) -> None:
+        with self.changed:
+            if not process.connected or process.exit_ordered:
+                return
+            host = self.hosts[process.kind]
+            session = host.sessions.get(process.session_id or "")
+            others = [p for p in self._live() if p is not process
+                      and p.session_id == process.session_id and not p.exit_ordered]
+            self._order_exit(process, 0)
+            if session is not None and session.alive and not others:
+                host.exit_process(session.session_id, 0)
+            self._wait(lambda: not process.connected, f"{process.describe()} to exit")
+
+    # -- orders --------------------------------------------------------------------------
+
+    def _order(self, process: FakeProcess, op: str, **fields: Any) -> None:
+        if not process.connected:
+            return
+        try:
+            wire.send(process.conn, {"op": op, **fields})
+        except OSError:
+            process.connected = False
+            return
+        if op != "exit":
+            process.pending += 1
+
+    def _order_exit(self, process: FakeProcess, code: int, *, signum: int = 0) -> None:
+        process.exit_ordered = True
+        self._order(process, "exit", code=code, signal=signum)
+
+    def _live(self) -> list[FakeProcess]:
+        return [p for p in self.processes.values() if p.connected]
+
+    def _wait(self, ready: Callable[[], bool], what: str) -> None:
+        """Wait (the lock released meanwhile) until ``ready``; bounded."""
+        deadline = time.monotonic() + BOUND
+        with self.changed:
+            while not ready():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise HarnessError(f"waited {BOUND:g}s of real time for {what}")
+                self.changed.wait(min(left, 0.5))
+
+    def _await_launches(self) -> None:
+        """Wait until every process below this one that runs a fake CLI is registered."""
+        deadline = time.monotonic() + BOUND
+        me = os.getpid()
+        my_cmdline = _cmdline(me)
+        forked: dict[int, float] = {}
+        while True:
+            waiting: list[str] = []
+            for pid in descendants(me):
+                if not running(pid):
+                    continue
+                argv = _cmdline(pid)
+                key = (pid, _start_time(pid))
+                if key in self._ignored:
+                    continue
+                if not argv or argv == my_cmdline:
+                    # Forked, not yet running its program, or in the middle of exec()
+                    # (its command line reads empty then); or a worker of ours.
+                    first = forked.setdefault(pid, time.monotonic())
+                    if time.monotonic() - first > _FORK_GRACE:
+                        self._ignored.add(key)
+                    else:
+                        waiting.append(f"pid {pid} (forked)")
+                    continue
+                if not self._is_fake(argv):
+                    self._ignored.add(key)
+                    continue
+                with self.lock:
+                    known = pid in self.processes
+                if not known:
+                    waiting.append(f"pid {pid} ({' '.join(argv)[:80]})")
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise HarnessError(f"waited {BOUND:g}s of real time for fake CLI "
+                                   f"processes to register: {', '.join(waiting)}")
+            time.sleep(0.002)
+
+    def _is_fake(self, argv: list[str]) -> bool:
+        return any(a.startswith(str(self.bin_dir) + os.sep) for a in argv[:3])
+
+
+class _Refused(Exception):
+    """A launch the real CLI would refuse: ``message`` on stderr, exit ``status``."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def cli_home(kind: BackendKind, env: Mapping[str, str]) -> Path:
+    """The home the CLI ``kind`` reads from its environment, as the fake host and
+    :func:`conformance.native.locate` take it: ``CODEX_HOME`` (or ``~/.codex``), the
+    Claude config directory (or ``~/.claude``), and for Gemini CLI the user's home
+    (its files are under ``.gemini`` there)."""
+    user = Path(env.get("HOME") or os.path.expanduser("~"))
+    if kind is BackendKind.CODEX:
+        return Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else user / ".codex"
+    if kind is BackendKind.CLAUDE:
+        return (Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR")
+                else user / ".claude")
+    return user
+
+
+# -- /proc ---------------------------------------------------------------------------------
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name may hold spaces and parentheses: split after the last ')'.
+    return raw[raw.rindex(")") + 2:].split()
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` exists and is not a zombie (or dead)."""
+    fields = _stat(pid)
+    return fields is not None and fields[0] not in ("Z", "X", "x")
+
+
+def _start_time(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[19] if fields and len(fields) > 19 else ""
+
+
+def _cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+
+
+def _children(pid: int) -> list[int] | None:
+    """The children of ``pid`` from ``/proc/<pid>/task/*/children``; ``None`` where the
+    kernel does not keep those files."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            text = Path(f"/proc/{pid}/task/{task}/children").read_text()
+        except FileNotFoundError:
+            return None
+        except OSError:
+            continue
+        found.extend(int(part) for part in text.split())
+    return found
+
+
+def descendants(root: int) -> list[int]:
+    """Every process below ``root``: through the children lists when the kernel keeps
+    them (a few reads), else from every process's ``stat``."""
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        children_of = _children(stack.pop())
+        if children_of is None:
+            return _descendants_by_scan(root)
+        found.extend(children_of)
+        stack.extend(children_of)
+    return found
+
+
+def _descendants_by_scan(root: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        fields = _stat(int(entry))
+        if fields is None:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry))
+    found: list[int] = []
+    stack = [root]
+    while stack:
+        for child in children.get(stack.pop(), []):
+            found.append(child)
+            stack.append(child)
+    return found

@@ -1,0 +1,382 @@
+"""The reference orchestrator running the CLIs as processes, as real orchestrators do.
+
+:class:`ProcessHost` is a session host made of processes: it launches ``codex exec``,
+``claude -p`` and ``gemini -p`` (whatever ``codex``, ``claude`` and ``gemini`` are on
+the ``PATH``: the suite's fakes under the harness, the real CLIs in production),
+learns each session's id the way real orchestrators do, finds the native files with
+:mod:`conformance.native`, and ends a worker by signalling its process group:
+
+=========  ============================================================================
+CLI        session id; turn complete
+=========  ============================================================================
+Codex      ``thread.started`` on ``--json`` stdout; the ``notify`` program of its
+           ``config.toml`` (a sink that appends the payload to a file in its home)
+Claude     chosen by the orchestrator (``--session-id``); the ``result`` line of
+           ``--output-format stream-json``
+Gemini     the ``init`` line of ``--output-format stream-json``; its ``result`` line
+=========  ============================================================================
+
+Each CLI runs one prompt per process: a follow-up (or a result forwarded to a
+parent) launches the session again with its resume flag. A process that exits
+cleanly after completing its prompt has not ended the session; one that exits
+before (a crash, a kill from outside) has, and the orchestrator hears of it.
+
+Nothing arrives on its own: :meth:`ProcessOrchestrator.tick` first reads what the
+processes wrote (stdout, the notify sinks) and reaps the ones that exited, then
+runs the reference's monitor loop. ``python -m reference_impl`` and
+``--orchestrator=reference_impl.processes`` both use it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from conformance import native
+from conformance.contract import (
+    BackendKind,
+    Capability,
+    Notification,
+    NotificationKind,
+    SessionData,
+    SessionHost,
+    World,
+)
+from conformance.errors import BackendError, SessionNotFound
+from reference_impl.adapter import __version__
+from reference_impl.orchestrator import Agent, ReferenceOrchestrator
+from reference_impl.trace_component import TraceComponent
+
+#: Real seconds to wait for a launched CLI to print its session id, or to die of a
+#: signal, before giving up on it.
+BOUND = 30.0
+#: The notify program of a Codex home: appends its last argument to the file named
+#: by the one before it.
+_SINK = "import sys; open(sys.argv[1], 'a', encoding='utf-8').write(sys.argv[2] + chr(10))"
+_SINK_NAME = "reference-notify.jsonl"
+
+
+@dataclass
+class _Run:
+    """One launched CLI process: one prompt of a session."""
+
+    popen: subprocess.Popen[bytes]
+    turn_id: str
+    buffer: bytes = b""
+    completed: bool = False
+    killed: bool = False
+    reaped: bool = False
+
+
+@dataclass
+class _Session:
+    session_id: str
+    home: Path
+    cwd: Path
+    env: dict[str, str]
+    runs: list[_Run] = field(default_factory=list)
+    turns_completed: int = 0
+    notify_offset: int = 0
+    ended: bool = False
+
+
+class ProcessHost:
+    """A :class:`~conformance.contract.SessionHost` that launches the CLI ``kind``."""
+
+    def __init__(self, kind: BackendKind, world: World) -> None:
+        self.kind = kind
+        self.world = world
+        self.sessions: dict[str, _Session] = {}
+        self._subscribers: list[Callable[[Notification], None]] = []
+
+    # -- where things are -------------------------------------------------------------
+
+
+    def _env(self, home: Path, env: Mapping[str, str]) -> dict[str, str]:
+        values = {**os.environ, **self.world.env, **env, "HOME": str(home)}
+        if self.kind is BackendKind.CODEX:
+            values["CODEX_HOME"] = str(home)
+        elif self.kind is BackendKind.CLAUDE:
+            values["CLAUDE_CONFIG_DIR"] = str(home)
+        return values
+
+    # -- the session-host operations ------------------------------------------------
+
+    def start_session(self, *, prompt: str, home: Path, cwd: Path,
+                      env: Mapping[str, str] | None = None) -> str:
+        home.mkdir(parents=True, exist_ok=True)
+        full = self._env(home, env or {})
+        if self.kind is BackendKind.CODEX:
+            self._configure_notify(home)
+            run = self._launch(["codex", "exec", "--json", "--skip-git-repo-check",
+                                "-C", str(cwd), prompt], cwd, full, "")
+            session_id = str(self._first_json(run, "thread.started")["thread_id"])
+        elif self.kind is BackendKind.CLAUDE:
+            session_id = str(uuid.uuid4())
+            run = self._launch(["claude", "-p", prompt, "--output-format", "stream-json",
+                                "--verbose", "--session-id", session_id], cwd, full, "")
+        else:
+            run = self._launch(["gemini", "-p", prompt, "--output-format", "stream-json"],
+                               cwd, full, "")
+            session_id = str(self._first_json(run, "init")["session_id"])
+        run.turn_id = f"{session_id}/turn/0"
+        session = _Session(session_id, home, cwd, dict(env or {}), [run])
+        self.sessions[session_id] = session
+        return session_id
+
+    def get_session_data(self, session_id: str) -> SessionData:
+        session = self.sessions.get(session_id)
+        path = None if session is None else self.locate(session_id)
+        if session is None or path is None:
+            raise SessionNotFound(self.kind.value, session_id)
+        try:
+            line_count = len(path.read_bytes().splitlines())
+        except OSError:
+            raise SessionNotFound(self.kind.value, session_id) from None
+        return SessionData(backend=self.kind, session_id=session_id, path=path,
+                           line_count=line_count, turns_completed=session.turns_completed,
+                           process_alive=any(r.popen.poll() is None for r in session.runs))
+
+    def list_sessions(self) -> list[SessionData]:
+        found = []
+        for session_id in self.sessions:
+            try:
+                found.append(self.get_session_data(session_id))
+            except SessionNotFound:
+                continue
+        return found
+
+    def end_session(self, session_id: str) -> None:
+        session = self._session(session_id)
+        session.ended = True
+        live = [r for r in session.runs if r.popen.poll() is None]
+        for run in live:
+            run.killed = True
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(run.popen.pid, signal.SIGTERM)
+        for run in live:
+            try:
+                run.popen.wait(timeout=BOUND)
+            except subprocess.TimeoutExpired:
+                os.killpg(run.popen.pid, signal.SIGKILL)
+                run.popen.wait(timeout=BOUND)
+            run.reaped = True
+
+    def send(self, session_id: str, prompt: str) -> str:
+        session = self._session(session_id)
+        if session.ended:
+            raise BackendError(f"{self.kind.value} session {session_id} has ended")
+        full = self._env(session.home, session.env)
+        if self.kind is BackendKind.CODEX:
+            argv = ["codex", "exec", "--json", "--skip-git-repo-check", "-C", str(session.cwd),
+                    "resume", session_id, prompt]
+        elif self.kind is BackendKind.CLAUDE:
+            argv = ["claude", "-p", prompt, "--output-format", "stream-json", "--verbose",
+                    "--resume", session_id]
+        else:
+            argv = ["gemini", "-p", prompt, "--output-format", "stream-json",
+                    "--resume", session_id]
+        turn_id = f"{session_id}/turn/{len(session.runs)}"
+        session.runs.append(self._launch(argv, session.cwd, full, turn_id))
+        return turn_id
+
+    def resume_session(self, session_id: str) -> None:
+        """A headless CLI resumes with its next prompt: the session takes prompts again."""
+        self._session(session_id).ended = False
+
+    def subscribe(self, callback: Callable[[Notification], None]) -> None:
+        self._subscribers.append(callback)
+
+    # -- what the processes said ------------------------------------------------------
+
+    def pump(self) -> None:
+        """Read what every process wrote, reap the ones that exited, and tell the
+        subscribers: a completed turn, or an exit before the prompt was done."""
+        for session in list(self.sessions.values()):
+            if self.kind is BackendKind.CODEX:
+                self._read_notify(session)
+            for run in session.runs:
+                if run.reaped:
+                    continue
+                self._read_stdout(session, run)
+                code = run.popen.poll()
+                if code is None:
+                    continue
+                self._read_stdout(session, run)
+                if self.kind is BackendKind.CODEX:
+                    self._read_notify(session)
+                run.reaped = True
+                if run.popen.stdout is not None:
+                    run.popen.stdout.close()
+                if not run.killed and not session.ended and not any(
+                        r.popen.poll() is None for r in session.runs):
+                    # The session's last process ended on its own (after its prompt,
+                    # as a one-prompt CLI does, or before it): the invocation is over.
+                    self._tell(NotificationKind.PROCESS_EXITED, session, None,
+                               {"exit_code": code})
+
+    def locate(self, session_id: str) -> Path | None:
+        session = self.sessions.get(session_id)
+        if session is None:
+            return None
+        # The agent's home is the CLI's (CODEX_HOME, CLAUDE_CONFIG_DIR; HOME for Gemini).
+        return native.locate(self.kind.value, session.home, session.cwd, session_id)
+
+    # -- internals ----------------------------------------------------------------------
+
+    def _session(self, session_id: str) -> _Session:
+        try:
+            return self.sessions[session_id]
+        except KeyError:
+            raise SessionNotFound(self.kind.value, session_id) from None
+
+    def _configure_notify(self, home: Path) -> None:
+        program = [sys.executable, "-c", _SINK, str(home / _SINK_NAME)]
+        (home / "config.toml").write_text(f"notify = {json.dumps(program)}\n",
+                                          encoding="utf-8")
+
+    def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], turn_id: str) -> _Run:
+        try:
+            popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                     start_new_session=True)
+        except OSError as error:
+            raise BackendError(f"cannot launch {argv[0]}: {error}") from error
+        assert popen.stdout is not None
+        os.set_blocking(popen.stdout.fileno(), False)
+        return _Run(popen, turn_id)
+
+    def _first_json(self, run: _Run, kind: str) -> dict[str, object]:
+        """Wait (bounded) for the first stdout line of type ``kind``."""
+        deadline = time.monotonic() + BOUND
+        assert run.popen.stdout is not None
+        fd = run.popen.stdout.fileno()
+        ended = False
+        while True:
+            for event in _events(run):
+                if event.get("type") == kind:
+                    return event
+            left = deadline - time.monotonic()
+            if left <= 0 or ended:
+                raise BackendError(f"{self.kind.value} printed no {kind!r} line "
+                                   f"(exit status {run.popen.poll()})")
+            if select.select([fd], [], [], min(left, 0.5))[0]:
+                try:
+                    chunk = os.read(fd, 65536)
+                except BlockingIOError:
+                    continue
+                ended = not chunk
+                run.buffer += chunk
+
+    def _read_stdout(self, session: _Session, run: _Run) -> None:
+        stdout = run.popen.stdout
+        if stdout is None or stdout.closed:
+            return
+        while True:
+            try:
+                chunk = os.read(stdout.fileno(), 65536)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            run.buffer += chunk
+        last_text = ""
+        for event in _events(run):
+            if event.get("type") == "message" and event.get("role") == "assistant":
+                last_text = str(event.get("content", ""))
+            if event.get("type") == "turn.completed":
+                run.completed = True  # Codex: its notify payload carries the turn
+            elif event.get("type") == "result" and self.kind is not BackendKind.CODEX:
+                run.completed = True
+                final = event.get("result", last_text)
+                self._complete(session, run.turn_id, {
+                    "type": "agent-turn-complete", "thread-id": session.session_id,
+                    "turn-id": run.turn_id, "cwd": str(session.cwd),
+                    "last-assistant-message": final if isinstance(final, str) else ""})
+
+    def _read_notify(self, session: _Session) -> None:
+        sink = session.home / _SINK_NAME
+        try:
+            with sink.open("rb") as handle:
+                handle.seek(session.notify_offset)
+                data = handle.read()
+        except OSError:
+            return
+        complete = data[:data.rfind(b"\n") + 1]
+        session.notify_offset += len(complete)
+        for line in complete.splitlines():
+            try:
+                payload = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(payload, dict) and payload.get("thread-id") == session.session_id:
+                self._complete(session, str(payload.get("turn-id")), payload)
+
+    def _complete(self, session: _Session, turn_id: str, data: dict[str, object]) -> None:
+        session.turns_completed += 1
+        self._tell(NotificationKind.TURN_COMPLETE, session, turn_id, data)
+
+    def _tell(self, kind: NotificationKind, session: _Session, turn_id: str | None,
+              data: Mapping[str, object]) -> None:
+        note = Notification(kind, self.kind, session.session_id, self.world.clock.now(),
+                            turn_id, dict(data))
+        for callback in list(self._subscribers):
+            callback(note)
+
+
+def _events(run: _Run) -> Iterator[dict[str, object]]:
+    """The JSON objects of the complete lines ``run`` printed so far (each taken once;
+    other lines are skipped, as an orchestrator skips a CLI's noise)."""
+    while b"\n" in run.buffer:
+        line, run.buffer = run.buffer.split(b"\n", 1)
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(event, dict):
+            yield event
+
+
+class ProcessOrchestrator(ReferenceOrchestrator):
+    """The reference orchestrator, running every agent as CLI processes."""
+
+    def _make_hosts(self, world: World) -> dict[BackendKind, SessionHost]:
+        return {kind: ProcessHost(kind, world) for kind in BackendKind}
+
+    def tick(self) -> None:
+        for host in self.hosts.values():
+            if isinstance(host, ProcessHost):
+                host.pump()
+        super().tick()
+
+    def _locate(self, agent: Agent) -> Path | None:
+        host = self.hosts[agent.backend]
+        if isinstance(host, ProcessHost):
+            return host.locate(agent.session_id)
+        return super()._locate(agent)
+
+
+class ProcessAdapter:
+    """Adapter for the reference orchestrator's process backend."""
+
+    name = "reference_impl.processes"
+    version = __version__
+    capabilities = frozenset({Capability.OBSERVABILITY, Capability.ISOLATION,
+                              Capability.TRACE})
+    launches_processes = True
+
+    def start(self, world: World) -> ProcessOrchestrator:
+        return ProcessOrchestrator(world, components=[TraceComponent(world)])
+
+
+conformance_adapter = ProcessAdapter()
