@@ -79,6 +79,9 @@ ALLOWED = {
                           "leaf of its chain moves: how many, and where between the content "
                           "entries, varies from run to run (one turn: 24, 25 or 27 lines)",
     "partial-first-sight": "the real CLI was caught between the staged and the full opening",
+    "start-up": "how soon a CLI writes its first file depends on the machine and its load: "
+                "the table reports a moment outside the profile's window so the window "
+                "can be widened, but a wall-clock time is never a verdict",
 }
 
 #: Claude Code's bookkeeping lines (see ``ALLOWED["claude-bookkeeping"]``).
@@ -162,7 +165,8 @@ def compare(real: Observed, fake: Observed, staged: Observed | None = None) -> l
     low, high = profiles.startup_window(BackendKind(kind), version)
     for moment in real.first_file_s:
         if not low / WINDOW_SLACK <= moment <= high * WINDOW_SLACK:
-            differ("first file (s after start)", f"{moment:.2f}", f"window {low:g}-{high:g}")
+            differ("first file (s after start)", f"{moment:.2f}", f"window {low:g}-{high:g}",
+                   ALLOWED["start-up"])
     return drifts
 
 
