@@ -7,6 +7,8 @@ failing sequence reads like a real run.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from hypothesis import strategies as st
 
 from conformance.contract import BackendKind
@@ -87,12 +89,14 @@ def codex_profiles() -> st.SearchStrategy[BackendProfile]:
     return versions(BackendKind.CODEX).flatmap(build)
 
 
-def claude_profiles() -> st.SearchStrategy[BackendProfile]:
-    """Every version, the transcript appearing anywhere in its measured window."""
+def _windowed_profiles(kind: BackendKind, factory: Callable[..., BackendProfile]
+                       ) -> st.SearchStrategy[BackendProfile]:
+    """Every version of ``kind``, its file appearing anywhere in the measured window
+    (Claude Code and Gemini CLI write it at their first model request)."""
     def build(version: str) -> st.SearchStrategy[BackendProfile]:
         return st.builds(
-            profiles.claude,
-            file_delay=st.sampled_from(_window(BackendKind.CLAUDE, version)),
+            factory,
+            file_delay=st.sampled_from(_window(kind, version)),
             turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
             hang_first_turn=rarely(),
             exit_after_first_turn=rarely(),
@@ -100,24 +104,18 @@ def claude_profiles() -> st.SearchStrategy[BackendProfile]:
             version=st.just(version),
             staged_open=rarely(),
         )
-    return versions(BackendKind.CLAUDE).flatmap(build)
+    return versions(kind).flatmap(build)
+
+
+def claude_profiles() -> st.SearchStrategy[BackendProfile]:
+    """Every version, the transcript appearing anywhere in its measured window."""
+    return _windowed_profiles(BackendKind.CLAUDE, profiles.claude)
 
 
 def gemini_profiles() -> st.SearchStrategy[BackendProfile]:
     """Every version (JSON Lines and the one-document format), the chat appearing
     anywhere in its measured window."""
-    def build(version: str) -> st.SearchStrategy[BackendProfile]:
-        return st.builds(
-            profiles.gemini,
-            file_delay=st.sampled_from(_window(BackendKind.GEMINI, version)),
-            turn_duration=st.sampled_from([4.0, 2.0, 45.0]),
-            hang_first_turn=rarely(),
-            exit_after_first_turn=rarely(),
-            empty_final=rarely(),
-            version=st.just(version),
-            staged_open=rarely(),
-        )
-    return versions(BackendKind.GEMINI).flatmap(build)
+    return _windowed_profiles(BackendKind.GEMINI, profiles.gemini)
 
 
 def backend_profiles() -> st.SearchStrategy[BackendProfile]:
