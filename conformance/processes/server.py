@@ -382,9 +382,7 @@ class PuppetServer:
         session = host.sessions.get(process.session_id)
         if session is None or not session.alive:
             return
-        others = [p for p in self._live() if p is not process
-                  and p.session_id == process.session_id and not p.exit_ordered]
-        if not others:
+        if not self._shares_session(process):
             host.end_session(process.session_id)
 
     def _on_notification(self, note: Notification) -> None:
@@ -423,10 +421,9 @@ class PuppetServer:
                 return
             host = self.hosts[process.kind]
             session = host.sessions.get(process.session_id or "")
-            others = [p for p in self._live() if p is not process
-                      and p.session_id == process.session_id and not p.exit_ordered]
+            alone = not self._shares_session(process)
             self._order_exit(process, 0)
-            if session is not None and session.alive and not others:
+            if session is not None and session.alive and alone:
                 host.exit_process(session.session_id, 0)
             self._wait(lambda: not process.connected, f"{process.describe()} to exit")
 
@@ -446,6 +443,13 @@ class PuppetServer:
     def _order_exit(self, process: FakeProcess, code: int, *, signum: int = 0) -> None:
         process.exit_ordered = True
         self._order(process, "exit", code=code, signal=signum)
+
+    def _shares_session(self, process: FakeProcess) -> bool:
+        """Whether another running process, not told to exit, serves the same session
+        (``codex exec resume`` while a turn runs): then this one's end is not the
+        session's."""
+        return any(p is not process and p.session_id == process.session_id
+                   and not p.exit_ordered for p in self._live())
 
     def _live(self) -> list[FakeProcess]:
         return [p for p in self.processes.values() if p.connected]
