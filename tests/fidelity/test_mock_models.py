@@ -67,7 +67,11 @@ def test_codex_responses_stream(servers: MockServers) -> None:
     assert done["content"][0]["text"] == "mock says hi"
     usage = dict(_sse(body))["response.completed"]["response"]["usage"]
     assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
-    rec = servers.codex.requests[-1]
+    # The server records the status once its handler returns, which may be just after
+    # the client has read the whole body: wait for the record, then check it.
+    done_requests = servers.codex.wait_for(lambda r: r.path == "/v1/responses"
+                                           and r.status != 0)
+    rec = done_requests[-1] if done_requests else servers.codex.requests[-1]
     assert rec.path == "/v1/responses" and rec.headers["authorization"] == "<redacted>"
     assert rec.body["model"] == "gpt-5.5" and rec.status == 200
 
