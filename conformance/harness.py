@@ -38,6 +38,9 @@ from conformance.fakes.profiles import BackendProfile
 from conformance.processes.server import PuppetServer
 from conformance.processes.watch import ReadWatch, polled_sessions
 
+#: Harness operations that do not call the orchestrator.
+_NOT_CALLS = frozenset({"exit_process"})
+
 T = TypeVar("T")
 
 #: The names a world's workspace is drawn from. Each holds every character the CLIs'
@@ -109,11 +112,15 @@ class Harness:
             clock, self.scheduler, self.calls, token, scratch_root=root / "tmp")
         #: The fake CLI processes' player, for an adapter that launches processes.
         self.puppets: PuppetServer | None = (
-            PuppetServer(self.hosts, clock, self.scheduler, self.calls, root)
+            PuppetServer(self.hosts, clock, self.scheduler, self.calls, root,
+                         detached=bool(getattr(adapter, "launches_detached", False)))
             if getattr(adapter, "launches_processes", False) else None)
         #: The orchestrator's reads under the home: its polls, when it runs processes.
         self.reads: ReadWatch | None = (
             ReadWatch(directories["home"]) if self.puppets is not None else None)
+        for host in self.hosts.values():
+            # A process orchestrator hears what its processes did at its next call.
+            host.defer_telling = self.puppets is not None
         self.world = World(
             root=root,
             home=directories["home"],
@@ -225,6 +232,12 @@ class Harness:
         record = self.agents[agent_id]
         ended = not record.session.alive and self.ended_positively(record, self.clock.now())
         mark = self._mark("resume", agent_id)
+        if self.puppets is not None:
+            # The user's invocations: ended if an end it knows of (a close, a shutdown,
+            # an exit it has been told of, at the latest now) came since the last began.
+            last = record.life_starts[-1] if record.life_starts else 0.0
+            ends = [seq for _, seq in (*record.close_marks, *self.told_exits(record))]
+            ended = any(last < end for end in ends)
         if ended:
             record.life_starts.append(float(mark.seq))
         self._call(f"resume({agent_id!r})", lambda: self.orchestrator.resume(agent_id))
@@ -254,13 +267,19 @@ class Harness:
         self._call("shutdown()", self.orchestrator.shutdown)
         self._settle()
 
-    def dispose(self) -> None:
-        """Remove the world's files. The orchestrator must be shut down first. Every
-        fake process still running is killed first: none outlives its world."""
+    def retire(self) -> None:
+        """This orchestrator's lifetime is over (it was shut down, or it crashed) and
+        another may start on the same files: every fake process it launched is killed
+        and its watches stop, so that the next one's harness plays only its own."""
         if self.puppets is not None:
             self.puppets.close()
         if self.reads is not None:
             self.reads.close()
+
+    def dispose(self) -> None:
+        """Remove the world's files. The orchestrator must be shut down first. Every
+        fake process still running is killed first: none outlives its world."""
+        self.retire()
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- observations ---------------------------------------------------------------
@@ -304,22 +323,42 @@ class Harness:
         In-process, an invocation is a life of the session (a resume must resume it)
         and is over when the session is. An orchestrator that runs processes resumes a
         headless CLI with its next prompt, so its invocations are the user's: one is
-        over at a close or shutdown, or at an exit of its process that it has had a
-        tick to notice.
+        over at a close or shutdown, or at an exit of its process it has been told of
+        (:meth:`told_exits`).
         """
         session = record.session
         if self.puppets is None:
             lives = 1 + len(session.resumed_at)
             return lives, lives - (1 if session.alive else 0)
-        ticks = [c.seq for c in self.calls.calls if c.op == "harness:tick"]
         ends = [seq for _, seq in record.close_marks]
-        ends += [seq for _, seq in session.exit_marks if any(t > seq for t in ticks)]
+        ends += [seq for _, seq in self.told_exits(record)]
         starts = record.life_starts or [0.0]
         ended = 0
         for index, start in enumerate(starts):
             until = starts[index + 1] if index + 1 < len(starts) else float("inf")
             ended += any(start < end <= until for end in ends)
         return len(starts), ended
+
+    def lives(self, record: AgentRecord) -> list[tuple[float, float]]:
+        """When each invocation of the agent began, as ``(time, seq)`` marks: the lives
+        of its session in-process, the user's invocations (the spawn, and each resume
+        once it had ended) for an orchestrator that runs processes (:meth:`invocations`)."""
+        if self.puppets is None:
+            return list(record.session.life_marks)
+        return [(self.calls.calls[int(seq) - 1].time, seq) for seq in record.life_starts]
+
+    def told_exits(self, record: AgentRecord) -> list[tuple[float, float]]:
+        """The exits of the agent's process (``(time, seq)`` marks) the orchestrator has
+        been told of: every one in-process, where the callback is the telling; for an
+        orchestrator that runs processes, those followed by its ``notify:process_exited``
+        entry (it hears at its next call)."""
+        marks = list(record.session.exit_marks)
+        if self.puppets is None:
+            return marks
+        session_id = record.session.session_id
+        told = sum(1 for c in self.calls.calls
+                   if c.op == "notify:process_exited" and c.session_id == session_id)
+        return marks[:told]
 
     def ended_positively(self, record: AgentRecord, at: float, seq: int | None = None) -> bool:
         """Whether a positive end signal for this agent's current life came by ``at``
@@ -381,8 +420,22 @@ class Harness:
     def _mark(self, op: str, agent_id: str | None) -> Call:
         if self.reads is not None:
             self.reads.drain()  # the harness's own reads since the last operation
+        if self.puppets is not None and op not in _NOT_CALLS and not op.startswith("advance"):
+            self._tell()
         return self.calls.record(self.clock.now(), None, f"harness:{op}", None,
                                  agent_id=agent_id)
+
+    def _tell(self) -> None:
+        """The orchestrator runs processes and is about to be called: what they showed
+        since its last call (a turn's result on stdout, a ``notify`` or ``Stop`` hook,
+        an exit) is known to it from now on. Each such notification gets its
+        ``notify:<kind>`` entry now, in the order the hosts fired them, where an
+        in-process orchestrator's entry sits at the moment of its callback."""
+        untold = sorted((pair for host in self.hosts.values() for pair in host.take_untold()),
+                        key=lambda pair: pair[0])
+        for _, note in untold:
+            self.calls.record(self.clock.now(), note.backend, f"notify:{note.kind.value}",
+                              note.session_id, happened_at=note.time)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         try:

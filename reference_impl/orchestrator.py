@@ -71,6 +71,10 @@ class Agent:
 class ReferenceOrchestrator:
     """See the module docstring."""
 
+    #: Whether an agent's session file is looked up before it ends even with
+    #: persistence off (see :meth:`_final_look`; the process backend does: a one-prompt
+    #: CLI exits right after its turn, and its file is the session's record).
+    looks_before_ending = False
     #: The built-in components (seam: known-bads swap in a broken subclass).
     isolation_component_type: type[IsolationComponent] = IsolationComponent
     persistence_component_type: type[PersistenceComponent] = PersistenceComponent
@@ -214,11 +218,13 @@ class ReferenceOrchestrator:
     def _final_look(self, agent: Agent) -> None:
         """Before ending: learn the session file if it may be looked up and is unknown.
 
-        Only with persistence on, which must adopt the rollout of a session that ended
-        between two ticks (``codex exec`` exits right after its turn). Never for Codex
-        before its first turn (seed 002); a not-found here means nothing.
+        With persistence on, which must adopt the rollout of a session that ended
+        between two ticks (``codex exec`` exits right after its turn), or where
+        :attr:`looks_before_ending` says so. Never for Codex before its first turn
+        (seed 002); a not-found here means nothing.
         """
-        if not self.persistence.enabled or agent.transcript is not None:
+        if not (self.persistence.enabled or self.looks_before_ending) or \
+                agent.transcript is not None:
             return
         if not agent.tracker.may_poll():
             return

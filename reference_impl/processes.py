@@ -17,14 +17,15 @@ Gemini     the ``init`` line of ``--output-format stream-json``; its ``result`` 
 =========  ============================================================================
 
 Each CLI runs one prompt per process: a follow-up (or a result forwarded to a
-parent) launches the session again with its resume flag. A process that exits
-cleanly after completing its prompt has not ended the session; one that exits
-before (a crash, a kill from outside) has, and the orchestrator hears of it.
+parent) launches the session again with its resume flag. The exit of a session's
+last process is a positive end signal, as seed 002 names it: the invocation is
+over (succeeded with status 0, failed otherwise), and the user resumes it to go on.
 
-Nothing arrives on its own: :meth:`ProcessOrchestrator.tick` first reads what the
-processes wrote (stdout, the notify sinks) and reaps the ones that exited, then
-runs the reference's monitor loop. ``python -m reference_impl`` and
-``--orchestrator=reference_impl.processes`` both use it.
+Nothing arrives on its own: every call of :class:`ProcessOrchestrator` first reads
+what the processes wrote (stdout, the notify sinks) and reaps the ones that exited
+(:meth:`ProcessHost.pump`), then does what the reference does; the harness tells a
+process orchestrator of its processes' doings at its next call, never sooner.
+``python -m reference_impl`` and ``--orchestrator=reference_impl.processes`` use it.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from conformance.contract import (
     NotificationKind,
     SessionData,
     SessionHost,
+    SpawnRequest,
     World,
 )
 from conformance.errors import BackendError, SessionNotFound
@@ -64,6 +66,9 @@ BOUND = 30.0
 #: by the one before it.
 _SINK = "import sys; open(sys.argv[1], 'a', encoding='utf-8').write(sys.argv[2] + chr(10))"
 _SINK_NAME = "reference-notify.jsonl"
+#: The first stdout line of each CLI in its streaming mode: the prompt was taken.
+_STARTED = {BackendKind.CODEX: "thread.started", BackendKind.CLAUDE: "system",
+            BackendKind.GEMINI: "init"}
 
 
 @dataclass
@@ -98,6 +103,9 @@ class ProcessHost:
         self.world = world
         self.sessions: dict[str, _Session] = {}
         self._subscribers: list[Callable[[Notification], None]] = []
+        #: While not ``None``, notifications are kept here instead of told
+        #: (:meth:`ProcessOrchestrator.pump` tells them in its own order).
+        self.held: list[Notification] | None = None
 
     # -- where things are -------------------------------------------------------------
 
@@ -125,6 +133,7 @@ class ProcessHost:
             session_id = str(uuid.uuid4())
             run = self._launch(["claude", "-p", prompt, "--output-format", "stream-json",
                                 "--verbose", "--session-id", session_id], cwd, full, "")
+            self._first_json(run, _STARTED[self.kind])
         else:
             run = self._launch(["gemini", "-p", prompt, "--output-format", "stream-json"],
                                cwd, full, "")
@@ -187,7 +196,16 @@ class ProcessHost:
             argv = ["gemini", "-p", prompt, "--output-format", "stream-json",
                     "--resume", session_id]
         turn_id = f"{session_id}/turn/{len(session.runs)}"
-        session.runs.append(self._launch(argv, session.cwd, full, turn_id))
+        run = self._launch(argv, session.cwd, full, turn_id)
+        try:
+            # Delivered once the CLI took the prompt: it prints its first line then.
+            self._first_json(run, _STARTED[self.kind])
+        except BackendError as error:
+            run.reaped = True  # a refused prompt is not the end of the session
+            _reap(run)
+            raise BackendError(f"{self.kind.value} session {session_id} did not take the "
+                               f"prompt: {error}") from None
+        session.runs.append(run)
         return turn_id
 
     def resume_session(self, session_id: str) -> None:
@@ -201,7 +219,7 @@ class ProcessHost:
 
     def pump(self) -> None:
         """Read what every process wrote, reap the ones that exited, and tell the
-        subscribers: a completed turn, or an exit before the prompt was done."""
+        subscribers: a completed turn, or an exit."""
         for session in list(self.sessions.values()):
             if self.kind is BackendKind.CODEX:
                 self._read_notify(session)
@@ -224,6 +242,15 @@ class ProcessHost:
                     # as a one-prompt CLI does, or before it): the invocation is over.
                     self._tell(NotificationKind.PROCESS_EXITED, session, None,
                                {"exit_code": code})
+
+    def release(self) -> None:
+        """Collect every process that is over (no zombie stays behind) and close the
+        pipes; the host launches nothing more."""
+        for session in self.sessions.values():
+            for run in session.runs:
+                run.popen.poll()
+                if run.popen.stdout is not None and not run.popen.stdout.closed:
+                    run.popen.stdout.close()
 
     def locate(self, session_id: str) -> Path | None:
         session = self.sessions.get(session_id)
@@ -294,6 +321,9 @@ class ProcessHost:
         for event in _events(run):
             if event.get("type") == "message" and event.get("role") == "assistant":
                 last_text = str(event.get("content", ""))
+            for update in _stream_updates(event):
+                self._tell(NotificationKind.SESSION_UPDATE, session, run.turn_id,
+                           {"update": update})
             if event.get("type") == "turn.completed":
                 run.completed = True  # Codex: its notify payload carries the turn
             elif event.get("type") == "result" and self.kind is not BackendKind.CODEX:
@@ -330,8 +360,50 @@ class ProcessHost:
               data: Mapping[str, object]) -> None:
         note = Notification(kind, self.kind, session.session_id, self.world.clock.now(),
                             turn_id, dict(data))
+        if self.held is not None:
+            self.held.append(note)
+            return
+        self.dispatch(note)
+
+    def dispatch(self, note: Notification) -> None:
+        """Tell the subscribers ``note``."""
         for callback in list(self._subscribers):
             callback(note)
+
+
+def _stream_updates(event: Mapping[str, object]) -> list[dict[str, object]]:
+    """What a streamed stdout line of a running turn says, as ACP session updates
+    (the shape in-process backends deliver): Codex's reasoning items, Claude Code's
+    assistant blocks, Gemini CLI's message deltas."""
+    def chunk(kind: str, text: object) -> list[dict[str, object]]:
+        if not isinstance(text, str):
+            return []
+        return [{"sessionUpdate": kind, "content": {"type": "text", "text": text}}]
+
+    kind = event.get("type")
+    item = event.get("item")
+    if kind == "item.completed" and isinstance(item, dict) and item.get("type") == "reasoning":
+        return chunk("agent_thought_chunk", item.get("text"))
+    message = event.get("message")
+    if kind == "assistant" and isinstance(message, dict):
+        updates: list[dict[str, object]] = []
+        for block in message.get("content") or []:
+            if isinstance(block, dict) and block.get("type") == "thinking":
+                updates += chunk("agent_thought_chunk", block.get("thinking"))
+            elif isinstance(block, dict) and block.get("type") == "text":
+                updates += chunk("agent_message_chunk", block.get("text"))
+        return updates
+    if kind == "message" and event.get("role") == "assistant" and event.get("delta"):
+        return chunk("agent_message_chunk", event.get("content"))
+    return []
+
+
+def _reap(run: _Run) -> None:
+    """Wait (bounded) for a run that failed to start, and close its pipe."""
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        run.popen.wait(timeout=BOUND)
+    if run.popen.stdout is not None:
+        run.popen.stdout.close()
 
 
 def _events(run: _Run) -> Iterator[dict[str, object]]:
@@ -348,16 +420,79 @@ def _events(run: _Run) -> Iterator[dict[str, object]]:
 
 
 class ProcessOrchestrator(ReferenceOrchestrator):
-    """The reference orchestrator, running every agent as CLI processes."""
+    """The reference orchestrator, running every agent as CLI processes.
+
+    Every call first reads what the processes did since the last one (:meth:`pump`):
+    a result printed, a hook run, an exit. The orchestrator acts on what it knows,
+    as an event loop between two calls would have."""
+
+    looks_before_ending = True
+    #: Results owed to parents, kept while :meth:`pump` tells one moment's news.
+    _deferred: list[tuple[Agent, Notification]] | None = None
 
     def _make_hosts(self, world: World) -> dict[BackendKind, SessionHost]:
         return {kind: ProcessHost(kind, world) for kind in BackendKind}
 
+    def pump(self) -> None:
+        """Read what every process did since the last call, and act on it as on one
+        moment's news: first every turn's result, then every exit, and only then the
+        results owed to parents, so that a parent whose process is gone by now gets
+        nothing (delivering would resume it), whichever came first."""
+        hosts = [h for h in self.hosts.values() if isinstance(h, ProcessHost)]
+        notes: list[tuple[ProcessHost, Notification]] = []
+        for host in hosts:
+            host.held = []
+            try:
+                host.pump()
+                notes += [(host, note) for note in host.held]
+            finally:
+                host.held = None
+        self._deferred = []
+        try:
+            for host, note in sorted(notes, key=lambda pair: pair[1].kind is
+                                     NotificationKind.PROCESS_EXITED):
+                host.dispatch(note)
+        finally:
+            deferred, self._deferred = self._deferred, None
+        for child, note in deferred:
+            super()._deliver_result(child, note)
+
+    def _deliver_result(self, child: Agent, note: Notification) -> None:
+        if self._deferred is not None:
+            self._deferred.append((child, note))
+            return
+        super()._deliver_result(child, note)
+
+    def spawn(self, request: SpawnRequest) -> None:
+        self.pump()
+        super().spawn(request)
+
+    def send(self, agent_id: str, prompt: str) -> None:
+        self.pump()
+        super().send(agent_id, prompt)
+
+    def resume(self, agent_id: str) -> None:
+        self.pump()
+        super().resume(agent_id)
+
+    def close(self, agent_id: str) -> None:
+        self.pump()
+        super().close(agent_id)
+
+    def export(self, agent_id: str, destination: Path) -> None:
+        self.pump()
+        super().export(agent_id, destination)
+
     def tick(self) -> None:
+        self.pump()
+        super().tick()
+
+    def shutdown(self) -> None:
+        self.pump()
+        super().shutdown()
         for host in self.hosts.values():
             if isinstance(host, ProcessHost):
-                host.pump()
-        super().tick()
+                host.release()
 
     def _locate(self, agent: Agent) -> Path | None:
         host = self.hosts[agent.backend]

@@ -33,13 +33,26 @@ class Call:
     outcome: str = "ok"
     #: The agent a harness entry is about.
     agent_id: str | None = None
+    #: For a notification told to an orchestrator that runs processes (at its next
+    #: call, ``Harness._tell``): when the host fired it. ``None`` everywhere else.
+    happened_at: float | None = None
+
+    @property
+    def told(self) -> bool:
+        """A notification told late, with the others of its call (one batch)."""
+        return self.happened_at is not None
 
     def __str__(self) -> str:
         who = self.backend.value if self.backend else "harness"
         op = self.op.split(":", 1)[-1]
+        if self.op.startswith("event:"):
+            op = f"{op} (not told yet)"
         target = self.session_id or self.agent_id or ""
         result = "" if self.outcome == "ok" else f" -> {self.outcome}"
-        return f"#{self.seq} t={since_start(self.time):.2f}s {who}.{op}({target}){result}"
+        told = ("" if self.happened_at is None
+                else f" [told; it happened at t={since_start(self.happened_at):.2f}s]")
+        return (f"#{self.seq} t={since_start(self.time):.2f}s {who}.{op}({target}){result}"
+                f"{told}")
 
 
 @dataclass
@@ -56,8 +69,10 @@ class CallLog:
         session_id: str | None,
         outcome: str = "ok",
         agent_id: str | None = None,
+        happened_at: float | None = None,
     ) -> Call:
-        call = Call(len(self.calls) + 1, time, backend, op, session_id, outcome, agent_id)
+        call = Call(len(self.calls) + 1, time, backend, op, session_id, outcome, agent_id,
+                    happened_at)
         self.calls.append(call)
         return call
 

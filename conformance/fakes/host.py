@@ -303,6 +303,10 @@ class FakeSessionHost:
         self._next_agent: str | None = None
         self._next_profile: BackendProfile | None = None
         self.delivered: list[Notification] = []
+        #: Set when the orchestrator runs processes: it is told of a notification not
+        #: when the host fires it but at its next call (see :meth:`tell_pending`).
+        self.defer_telling = False
+        self._untold: list[tuple[int, Notification]] = []
         #: Stand-in for the system temporary directory, used by a process whose
         #: environment names no ``TMPDIR`` (as a real CLI would fall back to /tmp).
         self.scratch_root = scratch_root
@@ -473,6 +477,12 @@ class FakeSessionHost:
         """The harness's own subscription (it plays the fake processes): called before
         the orchestrator's callbacks, and not an entry of the timeline."""
         self._watchers.append(callback)
+
+    def take_untold(self) -> list[tuple[int, Notification]]:
+        """The notifications fired since the last call, each with the seq of its
+        ``event:<kind>`` entry, for the harness to tell (``Harness.tell``)."""
+        untold, self._untold = self._untold, []
+        return untold
 
     # -- internals ----------------------------------------------------------------
 
@@ -749,7 +759,11 @@ class FakeSessionHost:
         note = Notification(kind, self.kind, session.session_id, self.clock.now(), turn_id, data)
         self.delivered.append(note)
         if kind is not NotificationKind.SESSION_UPDATE:
-            self._record(f"notify:{kind.value}", session.session_id)
+            if self.defer_telling:
+                event = self._record(f"event:{kind.value}", session.session_id)
+                self._untold.append((event.seq, note))
+            else:
+                self._record(f"notify:{kind.value}", session.session_id)
         for callback in [*self._watchers, *self._subscribers]:
             callback(note)
 

@@ -41,7 +41,9 @@ class ReadWatch:
         self._watch_tree(root)
 
     def close(self) -> None:
-        self._inotify.close()
+        """Stop watching (again is a no-op)."""
+        if not self._inotify.closed:
+            self._inotify.close()
 
     def drain(self) -> list[Path]:
         """The paths read or listed since the last call (directories included); new

@@ -176,6 +176,7 @@ class CanonicalLogMachine(HarnessMachine):
 
     def _next_orchestrator(self, why: str) -> None:
         old = self.harness
+        old.retire()
         self.harness = Harness(self.context.adapter.adapter, self.clock, old.root,
                                settings=self.world_settings(),
                                workspace=old.world.workspace.name)

@@ -200,22 +200,16 @@ class Invocation:
 def invocations(record: AgentRecord, harness: Harness | None = None) -> list[Invocation]:
     """Every invocation of the agent, in order.
 
-    For an orchestrator that runs processes (``harness.puppets``), an exit counts as
-    the end only if it had a tick to notice it before a close came: otherwise, as far
-    as it could know, the user closed it."""
+    For an orchestrator that runs processes (``harness.puppets``), an exit counts
+    only once it has been told of it (:meth:`Harness.told_exits`, at its next call)."""
     session = record.session
-    exits = list(zip(session.exit_marks, session.exit_codes, strict=True))
-    if harness is not None and harness.puppets is not None:
-        ticks = [c.seq for c in harness.calls.calls if c.op == "harness:tick"]
-        closes = [seq for _, seq in record.close_marks]
-        exits = [(mark, code) for mark, code in exits
-                 if any(mark[1] < t and not any(mark[1] < c < t for c in closes)
-                        for t in ticks)
-                 or not any(c > mark[1] for c in closes)]
+    exits = list(zip(session.exit_marks, session.exit_codes, strict=False))
+    if harness is not None:
+        exits = exits[:len(harness.told_exits(record))]
     ends = sorted([(*mark, "succeeded" if code == 0 else "failed") for mark, code in exits]
                   + [(*mark, "closed") for mark in record.close_marks])
     out = []
-    marks = session.life_marks
+    marks = session.life_marks if harness is None else harness.lives(record)
     for number, start in enumerate(marks):
         following = marks[number + 1] if number + 1 < len(marks) else None
         end = next((e for e in ends if e[:2] > start

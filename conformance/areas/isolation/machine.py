@@ -230,7 +230,12 @@ class IsolationMachine(HarnessMachine):
         destination = (self.harness.root / "exports" /
                        f"{agent}-{len(self.record.exports) + 1}")
         expected = snapshot(agent_dir(self.harness, agent))
+        told = self._told()
         self.harness.export(agent, destination)
+        if self._told()[agent] != told[agent]:
+            # A process orchestrator heard of the agent's exit at this very call and
+            # cleaned up after it first: the export is of what was left.
+            expected = snapshot(agent_dir(self.harness, agent))
         self.record.exports.append(Export(agent, destination, self.harness.now(), expected,
                                           snapshot(destination)))
         note(f"exported {agent} to {destination.name}")
@@ -239,12 +244,24 @@ class IsolationMachine(HarnessMachine):
         return {other: snapshot(agent_dir(self.harness, other))
                 for other in self.harness.agents if other != agent}
 
+    def _told(self) -> dict[str, int]:
+        """How many exits of each agent's process the orchestrator has been told of."""
+        return {a: len(self.harness.told_exits(r)) for a, r in self.harness.agents.items()}
+
     def _cleaning(self, agent: str, what: str, action: Callable[[], None]) -> None:
         before = self._others(agent)
+        told = self._told()
         sessions = planting.sessions(self.harness)
         marks = [len(s.written) for s in sessions]
         action()
         written = frozenset(path for s, mark in zip(sessions, marks, strict=True)
                             for path, _ in s.written[mark:])
+        after = self._others(agent)
+        # A process orchestrator hears of its processes' exits at its next call: an
+        # agent whose exit it heard of at this one ended here, and its own cleanup is
+        # not this one's.
+        ended_here = {a for a, count in self._told().items() if count != told.get(a, 0)}
+        before = {a: s for a, s in before.items() if a not in ended_here}
+        after = {a: s for a, s in after.items() if a not in ended_here}
         self.record.cleanups.append(Cleanup(agent, what, self.harness.now(), before,
-                                            self._others(agent), written))
+                                            after, written))

@@ -112,6 +112,18 @@ def codex_not_polled_before_first_turn(harness: Harness) -> None:
                     f"  timeline:\n{harness.timeline(session.session_id)}"))
 
 
+def _ended_before(harness: Harness, record: AgentRecord, notified: int, now: float) -> bool:
+    """Whether the agent is ended for OBS-003's purpose. In-process: ended by now. For
+    an orchestrator that runs processes, ended before it was told of the first turn: a
+    one-prompt CLI exits right after its turn, and the orchestrator hears of both at
+    the same call, the turn first; it knows of a session with a file on disk."""
+    if harness.puppets is None:
+        return harness.ended_positively(record, now)
+    exits = [c.seq for c in harness.calls.for_session(record.session.session_id)
+             if c.op == "notify:process_exited"]
+    return any(seq < notified for seq in (*exits, *(s for _, s in record.close_marks)))
+
+
 @step_check("OBS-003", ObservabilityMachine)
 def session_found_after_first_turn(harness: Harness) -> None:
     now = harness.now()
@@ -119,7 +131,7 @@ def session_found_after_first_turn(harness: Harness) -> None:
     for record in harness.agents.values():
         session = record.session
         notified = _first_notification(harness, session.session_id)
-        if notified is None or harness.ended_positively(record, now):
+        if notified is None or _ended_before(harness, record, notified, now):
             continue
         # A tick after both the notification and the file's appearance (a Codex
         # profile may write its rollout later than the notification).

@@ -342,6 +342,7 @@ class TraceMachine(HarnessMachine):
                     handle.write(TORN_EVENT)
         else:
             old.shutdown()
+        old.retire()
         for bundle in sorted(p for p in trace_dir.iterdir() if p.is_dir()):
             self.record.previous.setdefault(bundle, bundle_files(bundle))
         self.record.lifetimes += 1

@@ -156,6 +156,8 @@ class _Replay:
         #: How many timeline entries and agents have been taken in.
         self.position = 0
         self.known = 0
+        #: Notifications told together and not taken in yet (:meth:`flush`).
+        self.batch: list[Call] = []
 
     def sync(self) -> None:
         """Take in the agents spawned and the entries recorded since the last sync."""
@@ -170,8 +172,34 @@ class _Replay:
             self.known = len(agents)
         calls = self.harness.calls.calls
         for call in calls[self.position:]:
+            if call.told:
+                self.batch.append(call)
+                continue
+            self.flush()
             self.step(call)
+        self.flush()
         self.position = len(calls)
+
+    def flush(self) -> None:
+        """Take in one batch of notifications told together (an orchestrator that runs
+        processes hears at its next call of everything they did since its last one).
+
+        It learnt them at one moment, so they are taken as one: a child's result is
+        owed if the child ran when the batch began and its parent still runs after
+        the batch's exits (a parent whose exit it learnt at the same call is gone,
+        whichever happened first); every other entry is taken in order."""
+        batch, self.batch = self.batch, []
+        candidates = []
+        for call in batch:
+            agent = self.observed.agent_of(call.session_id)
+            if call.op == "notify:turn_complete" and agent is not None:
+                candidates += self.owed(agent, call)
+        for call in batch:
+            if call.op != "notify:turn_complete":
+                self.step(call)
+        self.observed.owed_results += [
+            owed for owed in candidates if self.observed.life(owed[1]).state is Life.RUNNING
+            and self.observed.root_of[owed[1]] not in self.observed.rollout_over]
 
     def step(self, call: Call) -> None:
         observed = self.observed
@@ -203,8 +231,11 @@ class _Replay:
                            call, text=record.prompt)
         elif call.op == "notify:process_exited":
             self.end(agent, call)
+        elif call.op == "event:process_exited":
+            # A process orchestrator's agent whose process is gone, not told yet.
+            self.stop(agent, call, Life.DYING)
         elif call.op == "notify:turn_complete":
-            self.on_turn_complete(agent, call)
+            self.observed.owed_results += self.owed(agent, call)
         elif call.op == "send":
             user = self.user_send
             self.user_send = None
@@ -311,18 +342,22 @@ class _Replay:
         self.judge(Relationship(EdgeKind.RESULT, child, parent), [child, parent], call,
                    text=self.final_in(child, prompt))
 
-    def on_turn_complete(self, child: str, call: Call) -> None:
+    def owed(self, child: str, call: Call) -> list[tuple[str, str, str, Call]]:
         """A child's turn is over: while it and its parent run, its result is owed."""
         observed = self.observed
         parent = observed.agents[child].parent
-        if parent is None or observed.life(child).state is not Life.RUNNING or (
-                observed.life(parent).state is not Life.RUNNING):
-            return
+        when = call.time if call.happened_at is None else call.happened_at
+        life = observed.life(child)
+        # Told late: the child may have died since, after its turn (a one-prompt CLI
+        # exits once it printed its result).
+        ran = life.state is Life.RUNNING or (
+            call.told and life.state is Life.DYING and (life.stopped_at or 0.0) >= when)
+        if parent is None or not ran or observed.life(parent).state is not Life.RUNNING:
+            return []
         session = observed.agents[child].session
-        turn = next((t for t in session.turns if t.completed_at == call.time
+        turn = next((t for t in session.turns if t.completed_at == when
                      and t.completed_at is not None and t.script.final), None)
-        if turn is not None:
-            observed.owed_results.append((child, parent, turn.script.final, call))
+        return [] if turn is None else [(child, parent, turn.script.final, call)]
 
     def settle(self, parent: str, call: Call) -> None:
         """A send to ``parent``'s session, ok or not: the results it carries are paid."""
