@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
@@ -79,11 +80,51 @@ def _clap_unknown(arg: str, usage: str) -> UsageError:
         f"{usage}\n\nFor more information, try '--help'.\n", 2)
 
 
+#: The options of the interactive ``codex [OPTIONS] [PROMPT]`` the fake knows.
+_CODEX_TUI_VALUES = {"-C", "--cd", "-m", "--model", "-c", "--config", "-s", "--sandbox",
+                     "-p", "--profile", "-a", "--ask-for-approval"}
+_CODEX_TUI_FLAGS = {"--full-auto", "--dangerously-bypass-approvals-and-sandbox", "--oss",
+                    "--search"}
+
+
+def _parse_codex_tui(argv: list[str]) -> dict[str, Any]:
+    """``codex [OPTIONS] [PROMPT]``: the interactive Codex, in a terminal (tmux)."""
+    usage = "Usage: codex [OPTIONS] [PROMPT]\n       codex [OPTIONS] <COMMAND> [ARGS]"
+    parsed: dict[str, Any] = {"mode": "interactive", "json": False, "cd": None,
+                              "model": None, "resume": None, "last": False,
+                              "prompt": None, "config": []}
+    positional: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        index += 1
+        if arg in _CODEX_TUI_FLAGS:
+            continue
+        name, eq, inline = arg.partition("=")
+        if name in _CODEX_TUI_VALUES:
+            value, index = _value(argv, index, inline if eq else None, UsageError(
+                f"error: a value is required for '{name} <VALUE>' but none was "
+                f"supplied\n\nFor more information, try '--help'.\n", 2))
+            if name in ("-C", "--cd"):
+                parsed["cd"] = value
+            elif name in ("-m", "--model"):
+                parsed["model"] = value
+            elif name in ("-c", "--config"):
+                parsed["config"].append(value)
+            continue
+        if arg.startswith("-"):
+            raise _clap_unknown(arg, usage)
+        positional.append(arg)
+    if len(positional) > 1:
+        raise _clap_unknown(positional[1], usage)
+    parsed["prompt"] = positional[0] if positional else None
+    return parsed
+
+
 def parse_codex(argv: list[str]) -> dict[str, Any]:
     """``codex exec [OPTIONS] [PROMPT]`` and ``codex exec resume --last|ID [PROMPT]``."""
     if not argv:
-        raise UsageError("Error: the interactive Codex TUI is not played by this fake "
-                         "(use `codex exec`)\n", 1)
+        return _parse_codex_tui(argv)
     if argv[0] in ("--version", "-V"):
         return {"mode": "version"}
     if argv[0] in ("--help", "-h"):
@@ -92,8 +133,7 @@ def parse_codex(argv: list[str]) -> dict[str, Any]:
         raise _clap_unknown(argv[0], "Usage: codex [OPTIONS] [PROMPT]\n"
                                      "       codex [OPTIONS] <COMMAND> [ARGS]")
     if argv[0] not in ("exec", "e"):
-        raise UsageError("Error: the interactive Codex TUI is not played by this fake "
-                         "(use `codex exec`)\n", 1)
+        return _parse_codex_tui(argv)
     usage = ("Usage: codex exec [OPTIONS] [PROMPT]\n"
              "       codex exec [OPTIONS] <COMMAND> [ARGS]")
     parsed: dict[str, Any] = {"mode": "exec", "json": False, "cd": None, "model": None,
@@ -388,6 +428,10 @@ class Puppet:
         self.reader = wire.Reader(self.sock)
         self.session: dict[str, Any] = {}
         self.hooks_run: list[dict[str, Any]] = []
+        #: Items streamed so far (their ids), and the last message text streamed: a
+        #: final answer streamed already is not printed again at the turn's end.
+        self.items = 0
+        self.last_streamed: str | None = None
 
     def connect(self, name: str) -> None:
         self.sock.connect(wire.address(name))
@@ -403,6 +447,9 @@ class Puppet:
                               "parsed": self.parsed, "cwd": str(self.cwd),
                               "env": self.env, "pid": os.getpid(), "pgid": os.getpgrp(),
                               "stdin_prompt": stdin_prompt})
+        if self.parsed.get("mode") == "interactive":
+            self.run_terminal()
+            return
         while True:
             try:
                 order = self.reader.read()
@@ -413,6 +460,49 @@ class Puppet:
                 return
             self.obey(order)
 
+    def run_terminal(self) -> None:
+        """The interactive Codex: every line typed at its terminal (``tmux send-keys``)
+        is a prompt for the session, the first one starts it; ``/quit``, ``/exit`` or
+        the end of input quit. The orders of the harness come in between."""
+        typed = b""
+        while True:
+            ready = select.select([self.sock, sys.stdin], [], [])[0]
+            if sys.stdin in ready:
+                chunk = os.read(sys.stdin.fileno(), 4096)
+                typed = self._typed(typed + chunk, ended=not chunk)
+            if self.sock in ready:
+                try:
+                    order = self.reader.read()
+                except wire.WireError:
+                    order = None
+                if order is None:
+                    self._die(1)
+                    return
+                if order.get("op") == "sync":
+                    # What was typed before the harness asked is the harness's to know
+                    # first: the orchestrator typed it during its call.
+                    while select.select([sys.stdin], [], [], 0)[0]:
+                        chunk = os.read(sys.stdin.fileno(), 4096)
+                        typed = self._typed(typed + chunk, ended=not chunk)
+                        if not chunk:
+                            break
+                self.obey(order)
+                while self.reader.pending():
+                    self.obey(self.reader.read() or {"op": "exit", "code": 1})
+
+    def _typed(self, typed: bytes, *, ended: bool) -> bytes:
+        """Send every complete line of ``typed`` as a prompt; the rest stays typed."""
+        *lines, rest = typed.replace(b"\r", b"\n").split(b"\n")
+        for raw in lines:
+            line = raw.decode("utf-8", "replace").strip()
+            if line in ("/quit", "/exit"):
+                wire.send(self.sock, {"event": "quit"})
+            elif line:
+                wire.send(self.sock, {"event": "prompt", "text": line})
+        if ended:
+            wire.send(self.sock, {"event": "quit"})
+        return rest
+
     def obey(self, order: dict[str, Any]) -> None:
         op = order.get("op")
         answer: dict[str, Any] = {"event": "done", "op": op}
@@ -421,6 +511,8 @@ class Puppet:
             answer["hooks"] = self.started()
         elif op == "turn_complete":
             answer["hooks"] = self.turn_complete(order.get("turn", {}))
+        elif op == "update":
+            self.stream(dict(order.get("update") or {}))
         elif op == "write":
             stream = sys.stdout if order.get("stream") == "stdout" else sys.stderr
             stream.write(str(order.get("text", "")))
@@ -459,6 +551,36 @@ class Puppet:
                        "model": self.parsed.get("model") or "gemini-2.5-flash"})
         return hooks
 
+    def stream(self, update: dict[str, Any]) -> None:
+        """Show one piece of a running turn, as the CLI's streaming output mode does:
+        ``codex exec --json`` a reasoning item (it prints no partial message),
+        ``claude -p --output-format stream-json`` an assistant message per block,
+        ``gemini -p --output-format stream-json`` a message delta. Other modes print
+        nothing until the turn is over."""
+        kind = update.get("sessionUpdate")
+        content = update.get("content")
+        text = content.get("text") if isinstance(content, dict) else None
+        if not isinstance(text, str) or kind not in ("agent_thought_chunk",
+                                                      "agent_message_chunk"):
+            return
+        self.items += 1
+        if kind == "agent_message_chunk":
+            self.last_streamed = text
+        if self.kind == "codex" and self.parsed.get("json"):
+            if kind == "agent_thought_chunk":
+                self._out({"type": "item.completed", "item": {
+                    "id": f"item_{self.items}", "type": "reasoning", "text": text}})
+        elif self.kind == "claude" and self.parsed.get("output") == "stream-json":
+            block = ({"type": "thinking", "thinking": text, "signature": ""}
+                     if kind == "agent_thought_chunk" else {"type": "text", "text": text})
+            self._out({"type": "assistant", "session_id": self.session.get("session_id"),
+                       "message": {"role": "assistant", "type": "message",
+                                   "content": [block]}})
+        elif self.kind == "gemini" and self.parsed.get("output") == "stream-json" and (
+                kind == "agent_message_chunk"):
+            self._out({"type": "message", "role": "assistant", "content": text,
+                       "delta": True})
+
     def turn_complete(self, turn: dict[str, Any]) -> list[dict[str, Any]]:
         s = self.session
         final = str(turn.get("final", ""))
@@ -466,7 +588,9 @@ class Puppet:
         usage = {"input_tokens": 100, "cached_input_tokens": 0, "output_tokens": 6,
                  "reasoning_output_tokens": 0}
         if self.kind == "codex":
-            if self.parsed.get("json"):
+            if self.parsed.get("mode") == "interactive":
+                self._text(f"\ncodex\n{final}\n\n\u203a ")
+            elif self.parsed.get("json"):
                 self._out({"type": "item.completed",
                            "item": {"id": "item_0", "type": "agent_message", "text": final}})
                 self._out({"type": "turn.completed", "usage": usage})
@@ -490,9 +614,10 @@ class Puppet:
             if output == "json":
                 self._text(json.dumps(result, separators=(",", ":")) + "\n")
             elif output == "stream-json":
-                self._out({"type": "assistant", "session_id": s["session_id"],
-                           "message": {"role": "assistant", "type": "message",
-                                       "content": [{"type": "text", "text": final}]}})
+                if self.last_streamed != final:
+                    self._out({"type": "assistant", "session_id": s["session_id"],
+                               "message": {"role": "assistant", "type": "message",
+                                           "content": [{"type": "text", "text": final}]}})
                 self._out(result)
             else:
                 self._text(final + "\n")
@@ -503,7 +628,8 @@ class Puppet:
                                        "stats": {"models": {}, "tools": {"totalCalls": 0},
                                                  "files": {}}}, indent=2) + "\n")
             elif output == "stream-json":
-                self._out({"type": "message", "role": "assistant", "content": final})
+                if self.last_streamed != final:
+                    self._out({"type": "message", "role": "assistant", "content": final})
                 self._out({"type": "result", "status": "success"})
             else:
                 self._text(final + "\n")
@@ -572,7 +698,11 @@ def main(kind: str, argv: list[str] | None = None) -> int:
                          f"harness runs it ({wire.SOCKET_ENV} is not set)\n")
         return 1
     stdin_prompt = None
-    if parsed.get("prompt") in (None, "-"):
+    if parsed["mode"] == "interactive":
+        if not sys.stdin.isatty():
+            sys.stderr.write("Error: stdin is not a terminal\n")
+            return 1
+    elif parsed.get("prompt") in (None, "-"):
         # Codex exec reads its prompt from stdin until EOF; the others append stdin.
         stdin_prompt = sys.stdin.read() if not sys.stdin.isatty() else None
     puppet = Puppet(kind, args, parsed)

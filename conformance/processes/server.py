@@ -106,8 +106,12 @@ class PuppetServer:
     """Plays the fake CLI processes of one world (see the module docstring)."""
 
     def __init__(self, hosts: Mapping[BackendKind, FakeSessionHost], clock: HarnessClock,
-                 scheduler: Scheduler, calls: CallLog, root: Path) -> None:
+                 scheduler: Scheduler, calls: CallLog, root: Path, *,
+                 detached: bool = False) -> None:
         self.hosts = hosts
+        #: The orchestrator starts fakes outside its own process tree (in tmux, through
+        #: a daemon): :meth:`settle` looks for them among every process of the machine.
+        self.detached = detached
         self.clock = clock
         self.scheduler = scheduler
         self.calls = calls
@@ -250,6 +254,12 @@ class PuppetServer:
         self.calls.record(self.clock.now(), kind, "process:launch", None,
                           " ".join(process.argv)[:200])
         try:
+            if process.parsed.get("mode") == "interactive":
+                # The interactive Codex runs until it is quit: its prompts are typed.
+                process.one_shot = False
+                self._order(process, "write", stream="stdout", text=_tui_banner(process))
+                if not process.parsed.get("prompt"):
+                    return process
             self._begin(process, host, message.get("stdin_prompt"))
         except _Refused as refused:
             self._order(process, "write", stream="stderr", text=refused.message)
@@ -348,8 +358,37 @@ class PuppetServer:
         elif event == "signal":
             signum = int(message.get("signum", 0))
             self._signalled(process, signum)
+        elif event == "prompt":
+            self._typed(process, str(message.get("text", "")))
+        elif event == "quit":
+            host = self.hosts[process.kind]
+            session = host.sessions.get(process.session_id or "")
+            alone = not self._shares_session(process)
+            # The host first (the exit is in the timeline before the process is gone).
+            process.exit_ordered = True
+            if session is not None and session.alive and alone:
+                host.exit_process(session.session_id, 0)
+            self._order_exit(process, 0)
         else:
             self.problems.append(f"{process.describe()} sent {message!r:.200}")
+
+    def _typed(self, process: FakeProcess, text: str) -> None:
+        """A prompt typed at an interactive CLI: the first starts its session, the
+        next ones are turns of it."""
+        host = self.hosts[process.kind]
+        self.calls.record(self.clock.now(), process.kind, "process:typed",
+                          process.session_id, text[:80])
+        if process.session_id is None:
+            process.parsed["prompt"] = text
+            try:
+                self._begin(process, host, None)
+            except _Refused as refused:
+                self._order(process, "write", stream="stderr", text=refused.message)
+            return
+        try:
+            process.turn_ids.append(host.send(process.session_id, text))
+        except BackendError as error:
+            self._order(process, "write", stream="stdout", text=f"\u25a0 {error}\n")
 
     def _signalled(self, process: FakeProcess, signum: int) -> None:
         process.signals.append(signum)
@@ -397,6 +436,14 @@ class PuppetServer:
                 for process in self._live():
                     if process.session_id == note.session_id and not process.exit_ordered:
                         self._order_exit(process, code if isinstance(code, int) else 1)
+            return
+        if note.kind is NotificationKind.SESSION_UPDATE:
+            with self.changed:
+                runner = next((p for p in self._live() if note.turn_id in p.turn_ids), None)
+                if runner is not None:
+                    # Streamed as the CLI streams it (a reasoning item, a partial
+                    # message), where its output mode streams at all.
+                    self._order(runner, "update", update=dict(note.data.get("update") or {}))
             return
         if note.kind is not NotificationKind.TURN_COMPLETE:
             return
@@ -472,7 +519,11 @@ class PuppetServer:
         forked: dict[int, float] = {}
         while True:
             waiting: list[str] = []
-            for pid in descendants(me):
+            pids = descendants(me)
+            if self.detached:
+                pids += [pid for pid in _all_pids() if pid != me and pid not in pids
+                         and self._is_fake(_cmdline(pid))]
+            for pid in pids:
                 if not running(pid):
                     continue
                 argv = _cmdline(pid)
@@ -504,6 +555,13 @@ class PuppetServer:
 
     def _is_fake(self, argv: list[str]) -> bool:
         return any(a.startswith(str(self.bin_dir) + os.sep) for a in argv[:3])
+
+
+def _tui_banner(process: FakeProcess) -> str:
+    """What the interactive Codex shows once it is ready for a prompt."""
+    version = process.env.get(wire.VERSION_ENV.format(kind="CODEX"), "")
+    return (f">_ OpenAI Codex{f' (v{version})' if version else ''}\n\n"
+            f"directory: {process.cwd}\n\n\u203a ")
 
 
 class _Refused(Exception):
@@ -590,6 +648,10 @@ def descendants(root: int) -> list[int]:
         found.extend(children_of)
         stack.extend(children_of)
     return found
+
+
+def _all_pids() -> list[int]:
+    return [int(entry) for entry in os.listdir("/proc") if entry.isdigit()]
 
 
 def _descendants_by_scan(root: int) -> list[int]:

@@ -59,6 +59,10 @@ class Reader:
         self.sock = sock
         self._buffer = b""
 
+    def pending(self) -> bool:
+        """Whether a whole message is buffered already (``select`` will not say so)."""
+        return b"\n" in self._buffer
+
     def read(self) -> dict[str, Any] | None:
         while b"\n" not in self._buffer:
             if len(self._buffer) > MAX_MESSAGE:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -169,7 +171,13 @@ def test_codex_exec_json_prints_what_the_real_one_prints(world: Harness) -> None
     out, err, status = _finish(world, process)
     assert status == 0, err
     real = (FIXTURES / "codex-0.171.0" / "two_turn_json" / "turn1.stdout").read_text()
-    kinds = [json.loads(line)["type"] for line in [first, *out.splitlines()]]
+    events = [json.loads(line) for line in [first, *out.splitlines()]]
+    # The fake's turns think, and Codex prints a reasoning item for each thought; the
+    # mock model of the recording returned none. Everything else is line for line.
+    thoughts = [e for e in events if e.get("item", {}).get("type") == "reasoning"]
+    assert thoughts and all(e["type"] == "item.completed" and e["item"]["text"]
+                            for e in thoughts)
+    kinds = [e["type"] for e in events if e not in thoughts]
     assert kinds == [json.loads(line)["type"] for line in real.splitlines()]
     payload = json.loads(sink.read_text().splitlines()[0])
     fixture = json.loads((FIXTURES / "codex-0.171.0" / "two_turn_json" / "notify" /
@@ -350,3 +358,89 @@ def test_a_fake_whose_harness_is_killed_exits(tmp_path: Path) -> None:
         assert not running(pid), "the fake outlived its harness"
     finally:
         harness.kill()
+
+
+# -- the interactive Codex, in tmux ---------------------------------------------------------
+
+class _TmuxAdapter(_IdleAdapter):
+    """An orchestrator that starts its CLIs in tmux: outside its own process tree."""
+
+    launches_detached = True
+
+
+def _pane(server: str) -> str:
+    done = subprocess.run(["tmux", "-L", server, "capture-pane", "-p", "-t", "agent"],
+                          capture_output=True, text=True, check=False)
+    return done.stdout
+
+
+def _until_shown(server: str, text: str, count: int = 1) -> str:
+    """Wait (real time, bounded) until the pane shows ``text`` ``count`` times: tmux
+    draws on its own; nothing of the harness's clock depends on this wait."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        pane = _pane(server)
+        if pane.count(text) >= count:
+            return pane
+        time.sleep(0.02)
+    raise AssertionError(f"tmux pane never showed {text!r} {count} time(s):\n{_pane(server)}")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_interactive_codex_in_tmux_takes_typed_prompts(tmp_path: Path) -> None:
+    """``codex`` with no subcommand in a tmux pane, driven as orchestrators drive it:
+    prompts typed with ``send-keys``, answers read with ``capture-pane``, turn ends
+    from the notify program, the rollout found on disk, ``/quit`` to end it."""
+    clock = HarnessClock()
+    clock.start()
+    harness = Harness(_TmuxAdapter(), clock, tmp_path / "world")
+    server = f"conformance-test-{os.getpid()}"
+    try:
+        codex_home = harness.world.home / "agents" / "a" / ".codex"
+        codex_home.mkdir(parents=True)
+        sink = harness.world.root / "notified.jsonl"
+        (codex_home / "config.toml").write_text(_notify_sink(sink))
+        env = {**harness.world.env, "CODEX_HOME": str(codex_home),
+               "HOME": str(codex_home.parent)}
+        command = ["env", *(f"{k}={v}" for k, v in env.items()), "codex"]
+        subprocess.run(["tmux", "-L", server, "-f", "/dev/null", "new-session", "-d", "-s",
+                        "agent", "-x", "160", "-y", "50", "-c", str(harness.world.workspace),
+                        shlex.join(command)], check=True)
+        _until_shown(server, "OpenAI Codex")  # registered: the harness knows it
+        host = harness.hosts[BackendKind.CODEX]
+        for number, prompt in enumerate(["Say hello", "Say it again"], start=1):
+            subprocess.run(["tmux", "-L", server, "send-keys", "-t", "agent", prompt,
+                            "Enter"], check=True)
+            _until_shown(server, prompt)  # echoed: it is in the terminal's input
+            harness.tick()
+            assert len(host.sessions) == 1
+            session = next(iter(host.sessions.values()))
+            harness.advance(10.0)
+            final = session.turns[-1].script.final
+            _until_shown(server, final.splitlines()[0][:60])
+            assert [t.prompt for t in session.turns][-1] == prompt
+            assert len(sink.read_text().splitlines()) == number
+        payload = json.loads(sink.read_text().splitlines()[0])
+        assert payload["thread-id"] == session.session_id and session.alive
+        rollout = native.locate("codex", codex_home, harness.world.workspace,
+                                session.session_id)
+        assert rollout is not None and rollout.is_file()
+        pid = next(iter(harness.puppets.processes)) if harness.puppets else 0
+        subprocess.run(["tmux", "-L", server, "send-keys", "-t", "agent", "/quit", "Enter"],
+                       check=True)
+        deadline = time.monotonic() + 30  # it quits at once, and its pane closes
+        while running(pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        harness.tick()
+        assert not running(pid) and not session.alive
+        assert [c.outcome for c in harness.calls.calls if c.op == "process:typed"] == [
+            "Say hello", "Say it again"]
+        ops = [c.op for c in harness.calls.for_session(session.session_id)]
+        assert ops.index("process:exit") < ops.index("notify:process_exited")
+        assert "end_session" not in ops  # it quit: an exit, not an end from outside
+    finally:
+        subprocess.run(["tmux", "-L", server, "kill-server"], capture_output=True,
+                       check=False)
+        harness.shutdown()
+        harness.dispose()
+        clock.stop()
