@@ -31,7 +31,10 @@ else:  # pragma: no cover - exercised on 3.10 only
 ID_PATTERN = re.compile(r"^[A-Z]{2,6}-\d{3}$")
 SEED_PATTERN = re.compile(r"^\d{3}_[0-9a-f]{16}\.txt$")
 _INVARIANT_KEYS = {"id", "title", "level", "statement", "source"}
+_OPTIONAL_KEYS = {"observed"}
 _SOURCE_KEYS = {"seed", "passage"}
+_OBSERVED_KEYS = {"in_process", "processes"}
+_OBSERVED_OPTIONAL = {"not_observable_with_processes"}
 
 
 class Level(str, enum.Enum):
@@ -50,6 +53,20 @@ class Source:
 
 
 @dataclass(frozen=True)
+class Observed:
+    """How the harness sees an invariant kept or broken: for an orchestrator called
+    in-process, and for one that launches the CLIs as processes (whose calls the
+    harness cannot see, only their effects: reads below the homes, signals, files).
+
+    ``not_observable_with_processes`` says why a process orchestrator cannot be judged
+    on it (yet): its item is then reported *not observable*, never passed."""
+
+    in_process: str
+    processes: str
+    not_observable_with_processes: str | None = None
+
+
+@dataclass(frozen=True)
 class Invariant:
     """One executable requirement."""
 
@@ -59,6 +76,8 @@ class Invariant:
     area: Capability
     statement: str
     source: Source
+    #: How it is observed (``[invariant.observed]``); ``None`` where the TOML says not.
+    observed: Observed | None = None
 
     @property
     def marker(self) -> str:
@@ -154,7 +173,7 @@ def _parse_invariant(where: str, area: Capability, entry: Any) -> Invariant:
     if not isinstance(entry, dict):
         raise CatalogueError(f"{where}: expected a table, found {type(entry).__name__}")
     missing = _INVARIANT_KEYS - set(entry)
-    unknown = set(entry) - _INVARIANT_KEYS
+    unknown = set(entry) - _INVARIANT_KEYS - _OPTIONAL_KEYS
     if missing or unknown:
         raise CatalogueError(f"{where}: missing keys {sorted(missing)}, "
                              f"unknown keys {sorted(unknown)}")
@@ -183,7 +202,25 @@ def _parse_invariant(where: str, area: Capability, entry: Any) -> Invariant:
         area=area,
         statement=" ".join(_text(where, entry, "statement").split()),
         source=Source(seed, _text(where, source, "passage").strip()),
+        observed=_parse_observed(where, entry.get("observed")),
     )
+
+
+def _parse_observed(where: str, table: Any) -> Observed | None:
+    if table is None:
+        return None
+    keys = set(table) if isinstance(table, dict) else set()
+    if not isinstance(table, dict) or not keys >= _OBSERVED_KEYS \
+            or keys - _OBSERVED_KEYS - _OBSERVED_OPTIONAL:
+        raise CatalogueError(f"{where}: observed must be a table with 'in_process' and "
+                             "'processes' (and optionally 'not_observable_with_processes'), "
+                             f"found {table!r}")
+    why = table.get("not_observable_with_processes")
+    return Observed(
+        in_process=" ".join(_text(where, table, "in_process").split()),
+        processes=" ".join(_text(where, table, "processes").split()),
+        not_observable_with_processes=None if why is None else " ".join(
+            _text(where, table, "not_observable_with_processes").split()))
 
 
 def _text(where: str, table: Mapping[str, Any], key: str) -> str:

@@ -78,6 +78,11 @@ class InvariantItem(pytest.Item):
             self.result = InvariantResult(invariant_id, Outcome.NOT_CLAIMED)
             pytest.skip(f"not claimed: adapter {state.adapter.name!r} does not claim "
                         f"'{self.invariant.area.value}'")
+        observed = self.invariant.observed
+        why = None if observed is None else observed.not_observable_with_processes
+        if why is not None and getattr(state.adapter.adapter, "launches_processes", False):
+            self.result = InvariantResult(invariant_id, Outcome.NOT_OBSERVABLE, message=why)
+            pytest.skip(f"not observable for an orchestrator that launches processes: {why}")
         expected = state.baseline.get(invariant_id)
         started = time.perf_counter()
         try:

@@ -73,6 +73,19 @@ def test_every_invariant_has_a_check_and_every_check_an_invariant() -> None:
     assert all(check.invariant_id == i for i, check in checks.items())
 
 
+def test_every_invariant_says_how_it_is_observed() -> None:
+    """specs/ says, for each invariant, how it is seen in-process and for an
+    orchestrator that runs processes (issue 11); what cannot be seen with processes
+    says why, and is reported not observable."""
+    catalogue = load_catalogue()
+    unsaid = [i.id for i in catalogue if i.observed is None]
+    assert not unsaid, f"no [invariant.observed] table: {unsaid}"
+    blind = {i.id for i in catalogue
+             if i.observed is not None and i.observed.not_observable_with_processes}
+    # The areas the process backend certifies are observable through processes.
+    assert not {i for i in blind if i[:3] in ("OBS", "ISO", "TRC")}
+
+
 def test_lookups() -> None:
     first = CATALOGUE.invariants[0]
     assert CATALOGUE.get(first.id) is first
@@ -128,6 +141,11 @@ MALFORMED = {
     "extra-source-key": (VALID.replace('passage = "a passage"',
                                        'passage = "a passage"\nurl = "x"'),
                          ["exactly 'seed' and 'passage'"]),
+    "observed-without-processes": (VALID + '[invariant.observed]\nin_process = "x"\n',
+                                   ["observed must be a table with 'in_process' and "
+                                    "'processes'"]),
+    "observed-unknown-key": (VALID + '[invariant.observed]\nin_process = "x"\n'
+                             'processes = "y"\nhow = "z"\n', ["observed must be a table"]),
     "no-invariants": ('area = "observability"\n', ["at least one [[invariant]]"]),
     "invalid-toml": (VALID.replace('title = "A title"', 'title = "A title'), ["not valid TOML"]),
 }

@@ -27,6 +27,9 @@ class Outcome(str, enum.Enum):
     UNEXPECTED_PASS = "unexpected_pass"
     #: Selected out of this run (``-k``, ``-m``) or not run at all.
     NOT_RUN = "not_run"
+    #: The harness cannot see it kept or broken for this kind of orchestrator (a
+    #: process orchestrator, ``[invariant.observed]`` of the catalogue): not passed.
+    NOT_OBSERVABLE = "not_observable"
 
 
 class Verdict(str, enum.Enum):
@@ -93,7 +96,8 @@ def summarize(
         must_bad = [i for i in invariants if i.level is Level.MUST and outcomes[i.id] in _BAD]
         should_bad = [i for i in invariants
                       if i.level is Level.SHOULD and outcomes[i.id] in _BAD]
-        not_run = sum(1 for o in outcomes.values() if o is Outcome.NOT_RUN)
+        not_run = sum(1 for o in outcomes.values()
+                      if o in (Outcome.NOT_RUN, Outcome.NOT_OBSERVABLE))
         if area not in claimed_set:
             verdict = Verdict.NOT_CLAIMED
         elif must_bad:
