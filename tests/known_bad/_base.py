@@ -15,6 +15,10 @@ def adapter_for(
     """An adapter that starts ``orchestrator`` and claims what the reference claims."""
 
     class KnownBadAdapter(ReferenceAdapter):
+        #: The broken orchestrator (its process twin is built from it:
+        #: ``tests/test_known_bad_processes.py``).
+        orchestrator_type = orchestrator
+
         def start(self, world: World) -> ReferenceOrchestrator:
             return orchestrator(world)
 
