@@ -79,6 +79,8 @@ class _Run:
     turn_id: str
     buffer: bytes = b""
     completed: bool = False
+    #: Its turn's notify payload was read (Codex).
+    notified: bool = False
     killed: bool = False
     reaped: bool = False
 
@@ -350,7 +352,13 @@ class ProcessHost:
             except ValueError:
                 continue
             if isinstance(payload, dict) and payload.get("thread-id") == session.session_id:
-                self._complete(session, str(payload.get("turn-id")), payload)
+                # One turn per process: the payload's is that of the oldest run not
+                # heard of yet, under the id the host gave it (its stream used it too).
+                run = next((r for r in session.runs if not r.notified), None)
+                if run is not None:
+                    run.notified = True
+                turn_id = run.turn_id if run is not None else str(payload.get("turn-id"))
+                self._complete(session, turn_id, payload)
 
     def _complete(self, session: _Session, turn_id: str, data: dict[str, object]) -> None:
         session.turns_completed += 1
