@@ -43,9 +43,8 @@ VERDICT = hypothesis.settings(FAILING, phases=[hypothesis.Phase.explicit,
 AREAS = ProcessAdapter.capabilities
 #: Twins no story of a process world fails yet, and why (strict xfails: the day one
 #: is caught, its entry must go). Each needs a parent whose process still runs after
-#: its own turn, when its child's result comes, or a write between two calls of the
-#: orchestrator; a one-prompt CLI has exited by then, and the orchestrator hears of
-#: nothing between its calls. An interactive process backend (Codex in tmux) has both.
+#: its own turn when its child's result comes; a one-prompt CLI has exited by then.
+#: An interactive process backend (Codex in tmux) would have one.
 NOT_YET = {
     "iso_002_forwards_child_stream": "the child's stream reaches the parent only with "
                                      "its result, and the parent has exited by then",
@@ -53,8 +52,6 @@ NOT_YET = {
                                       "to run; a one-prompt parent's exit is seen first",
     "trc_004_refused_send_ends_parent": "a refused delivery needs a parent still running "
                                         "after its own turn",
-    "trc_005_keeps_torn_line": "the disk is full between two calls, when a process "
-                               "orchestrator writes nothing",
 }
 
 
