@@ -87,6 +87,22 @@ _CODEX_TUI_FLAGS = {"--full-auto", "--dangerously-bypass-approvals-and-sandbox",
                     "--search"}
 
 
+def _codex_option(argv: list[str], index: int, arg: str, parsed: dict[str, Any]) -> int:
+    """Take the value of the Codex option ``arg`` (``--cd DIR`` or ``--cd=DIR``, the
+    next argument being at ``index``) into ``parsed``; the index after it."""
+    name, eq, inline = arg.partition("=")
+    value, index = _value(argv, index, inline if eq else None, UsageError(
+        f"error: a value is required for '{name} <VALUE>' but none was "
+        f"supplied\n\nFor more information, try '--help'.\n", 2))
+    if name in ("-C", "--cd"):
+        parsed["cd"] = value
+    elif name in ("-m", "--model"):
+        parsed["model"] = value
+    elif name in ("-c", "--config"):
+        parsed["config"].append(value)
+    return index
+
+
 def _parse_codex_tui(argv: list[str]) -> dict[str, Any]:
     """``codex [OPTIONS] [PROMPT]``: the interactive Codex, in a terminal (tmux)."""
     usage = "Usage: codex [OPTIONS] [PROMPT]\n       codex [OPTIONS] <COMMAND> [ARGS]"
@@ -100,17 +116,8 @@ def _parse_codex_tui(argv: list[str]) -> dict[str, Any]:
         index += 1
         if arg in _CODEX_TUI_FLAGS:
             continue
-        name, eq, inline = arg.partition("=")
-        if name in _CODEX_TUI_VALUES:
-            value, index = _value(argv, index, inline if eq else None, UsageError(
-                f"error: a value is required for '{name} <VALUE>' but none was "
-                f"supplied\n\nFor more information, try '--help'.\n", 2))
-            if name in ("-C", "--cd"):
-                parsed["cd"] = value
-            elif name in ("-m", "--model"):
-                parsed["model"] = value
-            elif name in ("-c", "--config"):
-                parsed["config"].append(value)
+        if arg.partition("=")[0] in _CODEX_TUI_VALUES:
+            index = _codex_option(argv, index, arg, parsed)
             continue
         if arg.startswith("-"):
             raise _clap_unknown(arg, usage)
@@ -157,17 +164,8 @@ def parse_codex(argv: list[str]) -> dict[str, Any]:
                     raise _clap_unknown(arg, usage)
                 parsed["last"] = True
             continue
-        name, eq, inline = arg.partition("=")
-        if name in _CODEX_EXEC_VALUES:
-            value, index = _value(rest, index, inline if eq else None, UsageError(
-                f"error: a value is required for '{name} <VALUE>' but none was "
-                f"supplied\n\nFor more information, try '--help'.\n", 2))
-            if name in ("-C", "--cd"):
-                parsed["cd"] = value
-            elif name in ("-m", "--model"):
-                parsed["model"] = value
-            elif name in ("-c", "--config"):
-                parsed["config"].append(value)
+        if arg.partition("=")[0] in _CODEX_EXEC_VALUES:
+            index = _codex_option(rest, index, arg, parsed)
             continue
         if arg.startswith("-") and arg != "-":
             raise _clap_unknown(arg, usage)
