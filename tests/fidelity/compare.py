@@ -53,6 +53,9 @@ class Observed:
     keys: dict[str, frozenset[str]] = field(default_factory=dict)
     #: Hooks ran (Claude Code writes a ``system/stop_hook_summary`` line for a Stop hook).
     hooks: bool = False
+    #: The resumed turn wrote a second native file (Gemini CLI resumed in a later UTC
+    #: minute than the session started in reopens it in a file named for that minute).
+    resume_later_minute: bool = False
 
 
 @dataclass(frozen=True)

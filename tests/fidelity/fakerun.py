@@ -85,21 +85,29 @@ def relative_layout(kind: BackendKind, home: Path, cwd: Path, path: Path,
 
 
 def observe_fake(kind: BackendKind, version: str, *, staged: bool = False,
-                 profile: BackendProfile | None = None) -> Observed:
-    """Run the fake through the fixtures' two-turn scenario and observe it."""
+                 profile: BackendProfile | None = None,
+                 resume_later_minute: bool = False) -> Observed:
+    """Run the fake through the fixtures' two-turn scenario and observe it.
+
+    ``resume_later_minute`` resumes in the UTC minute after the one the session started
+    in, as a live run does when its turns straddle a minute: Gemini CLI then writes the
+    reopening lines to a second chat file instead of the first (the
+    ``resume_next_minute`` fixture), so the first file's kinds differ by design.
+    """
     clock = HarnessClock()
     clock.start()
     try:
         clock.reset()
         with tempfile.TemporaryDirectory() as directory:
             return _observe(clock, Path(directory), kind, version,
-                            profile or fidelity_profile(kind, version, staged=staged))
+                            profile or fidelity_profile(kind, version, staged=staged),
+                            resume_later_minute)
     finally:
         clock.stop()
 
 
 def _observe(clock: HarnessClock, root: Path, kind: BackendKind, version: str,
-             profile: BackendProfile) -> Observed:
+             profile: BackendProfile, resume_later_minute: bool) -> Observed:
     scheduler, calls = Scheduler(clock), CallLog()
     host = make_backends(clock, scheduler, calls, "fidelity", scratch_root=root / "tmp")[kind]
     host.responder = plain_responder
@@ -125,6 +133,12 @@ def _observe(clock: HarnessClock, root: Path, kind: BackendKind, version: str,
     after_one = kinds_of(kind, session.path)
     # The second turn: a new process resuming the session (the recorded ``--resume``).
     scheduler.advance(1.0)
+    started_minute = int(session.started_at // 60)
+    if resume_later_minute:  # two seconds into the next minute, as the recorder waits
+        scheduler.advance((started_minute + 1) * 60 + 2 - clock.now())
+    elif int(clock.now() // 60) != started_minute:
+        raise AssertionError("the fake's two turns straddle a minute; the harness epoch "
+                             "moved (the same-minute scenario needs them in one)")
     host.resume_session(session_id)
     host.send(session_id, PROMPTS[1])
     while len(done) < 2 and clock.now() - started < 1200:

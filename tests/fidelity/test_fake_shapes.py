@@ -177,3 +177,22 @@ def test_the_recorded_files_are_where_the_timings_say() -> None:
         two = timings(kind, version)["sessions"]["two_turn_json"]["runs"][0]
         for name in two["native_files"]:
             assert home_file(kind, version, "two_turn_json", name).is_file(), name
+
+
+@pytest.mark.parametrize("scenario", ["resume_same_minute", "resume_next_minute"])
+def test_a_gemini_resume_writes_what_the_real_cli_wrote_in_its_minute(scenario: str) -> None:
+    """A live run whose two turns straddle a UTC minute is compared with a fake resumed in
+    the next minute: Gemini CLI then reopens the chat in a second file, and the first
+    file lacks the reopening lines (this made the live comparison fail now and then)."""
+    version = "0.61.0"
+    recorded = timings(BackendKind.GEMINI, version)["gemini_resume_minute"][scenario]
+    first, second = recorded["runs"]
+    grown = [info["kinds_added_by_run"] for info in second["native_files"].values()
+             if info.get("kinds_added_by_run")]
+    later = len(grown) > 1
+    assert later is (scenario == "resume_next_minute")
+    (name, one), = [(n, i) for n, i in first["native_files"].items() if i["kinds_added_by_run"]]
+    real_after_two = (*one["kinds_added_by_run"],
+                      *second["native_files"][name]["kinds_added_by_run"])
+    fake = observe_fake(BackendKind.GEMINI, version, resume_later_minute=later)
+    assert fake.after_turn2 == real_after_two
