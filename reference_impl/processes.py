@@ -34,9 +34,12 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -56,6 +59,7 @@ from conformance.contract import (
 )
 from conformance.errors import BackendError, SessionNotFound
 from reference_impl.adapter import __version__
+from reference_impl.model_relay import ModelRelay
 from reference_impl.orchestrator import Agent, ReferenceOrchestrator
 from reference_impl.trace_component import TraceComponent
 
@@ -63,9 +67,13 @@ from reference_impl.trace_component import TraceComponent
 #: signal, before giving up on it.
 BOUND = 30.0
 #: The notify program of a Codex home: appends its last argument to the file named
-#: by the one before it.
+#: by the one before it (a file of the host's own, outside the agent's directory).
 _SINK = "import sys; open(sys.argv[1], 'a', encoding='utf-8').write(sys.argv[2] + chr(10))"
-_SINK_NAME = "reference-notify.jsonl"
+#: Each CLI's model base URL: the variable, and the real service's URL.
+_MODEL_BASES = {BackendKind.CODEX: ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+                BackendKind.CLAUDE: ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+                BackendKind.GEMINI: ("GOOGLE_GEMINI_BASE_URL",
+                                     "https://generativelanguage.googleapis.com")}
 #: The first stdout line of each CLI in its streaming mode: the prompt was taken.
 _STARTED = {BackendKind.CODEX: "thread.started", BackendKind.CLAUDE: "system",
             BackendKind.GEMINI: "init"}
@@ -95,12 +103,15 @@ class _Session:
     turns_completed: int = 0
     notify_offset: int = 0
     ended: bool = False
+    #: Where the Codex notify program of its home appends the payloads.
+    sink: Path | None = None
 
 
 class ProcessHost:
     """A :class:`~conformance.contract.SessionHost` that launches the CLI ``kind``."""
 
-    def __init__(self, kind: BackendKind, world: World) -> None:
+    def __init__(self, kind: BackendKind, world: World, *, record_exchanges: bool = False,
+                 news: threading.RLock | None = None) -> None:
         self.kind = kind
         self.world = world
         self.sessions: dict[str, _Session] = {}
@@ -108,26 +119,43 @@ class ProcessHost:
         #: While not ``None``, notifications are kept here instead of told
         #: (:meth:`ProcessOrchestrator.pump` tells them in its own order).
         self.held: list[Notification] | None = None
+        #: Held while the subscribers are told anything: the relay tells from its
+        #: own thread.
+        self.news = news or threading.RLock()
+        #: The host's own files (the notify sinks), outside every agent's directory.
+        self._private = Path(tempfile.mkdtemp(prefix=f"reference-{kind.value}-"))
+        #: Records the model exchanges of every process (persistence on), by route.
+        self.relay = ModelRelay(self._on_exchange) if record_exchanges else None
+        self._routes: dict[str, tuple[_Session, str]] = {}
+        self._unrouted: dict[str, list[tuple[dict[str, object], object]]] = {}
 
     # -- where things are -------------------------------------------------------------
 
 
-    def _env(self, home: Path, env: Mapping[str, str]) -> dict[str, str]:
+    def _env(self, home: Path, env: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
+        """The environment of one launch, and its relay route (if exchanges are
+        recorded: the CLI's model base URL then points at the relay)."""
         values = {**os.environ, **self.world.env, **env, "HOME": str(home)}
         if self.kind is BackendKind.CODEX:
             values["CODEX_HOME"] = str(home)
         elif self.kind is BackendKind.CLAUDE:
             values["CLAUDE_CONFIG_DIR"] = str(home)
-        return values
+        route = None
+        if self.relay is not None:
+            variable, default = _MODEL_BASES[self.kind]
+            values[variable] = self.relay.route(values.get(variable) or default)
+            route = values[variable].rsplit("/", 1)[1]
+        return values, route
 
     # -- the session-host operations ------------------------------------------------
 
     def start_session(self, *, prompt: str, home: Path, cwd: Path,
                       env: Mapping[str, str] | None = None) -> str:
         home.mkdir(parents=True, exist_ok=True)
-        full = self._env(home, env or {})
+        full, route = self._env(home, env or {})
+        sink = None
         if self.kind is BackendKind.CODEX:
-            self._configure_notify(home)
+            sink = self._configure_notify(home)
             run = self._launch(["codex", "exec", "--json", "--skip-git-repo-check",
                                 "-C", str(cwd), prompt], cwd, full, "")
             session_id = str(self._first_json(run, "thread.started")["thread_id"])
@@ -141,8 +169,9 @@ class ProcessHost:
                                cwd, full, "")
             session_id = str(self._first_json(run, "init")["session_id"])
         run.turn_id = f"{session_id}/turn/0"
-        session = _Session(session_id, home, cwd, dict(env or {}), [run])
+        session = _Session(session_id, home, cwd, dict(env or {}), [run], sink=sink)
         self.sessions[session_id] = session
+        self._bind(route, session, run.turn_id)
         return session_id
 
     def get_session_data(self, session_id: str) -> SessionData:
@@ -187,7 +216,7 @@ class ProcessHost:
         session = self._session(session_id)
         if session.ended:
             raise BackendError(f"{self.kind.value} session {session_id} has ended")
-        full = self._env(session.home, session.env)
+        full, route = self._env(session.home, session.env)
         if self.kind is BackendKind.CODEX:
             argv = ["codex", "exec", "--json", "--skip-git-repo-check", "-C", str(session.cwd),
                     "resume", session_id, prompt]
@@ -208,6 +237,7 @@ class ProcessHost:
             raise BackendError(f"{self.kind.value} session {session_id} did not take the "
                                f"prompt: {error}") from None
         session.runs.append(run)
+        self._bind(route, session, turn_id)
         return turn_id
 
     def resume_session(self, session_id: str) -> None:
@@ -246,13 +276,16 @@ class ProcessHost:
                                {"exit_code": code})
 
     def release(self) -> None:
-        """Collect every process that is over (no zombie stays behind) and close the
-        pipes; the host launches nothing more."""
+        """Collect every process that is over (no zombie stays behind), close the
+        pipes and the relay; the host launches nothing more."""
         for session in self.sessions.values():
             for run in session.runs:
                 run.popen.poll()
                 if run.popen.stdout is not None and not run.popen.stdout.closed:
                     run.popen.stdout.close()
+        if self.relay is not None:
+            self.relay.close()
+        shutil.rmtree(self._private, ignore_errors=True)
 
     def locate(self, session_id: str) -> Path | None:
         session = self.sessions.get(session_id)
@@ -269,10 +302,38 @@ class ProcessHost:
         except KeyError:
             raise SessionNotFound(self.kind.value, session_id) from None
 
-    def _configure_notify(self, home: Path) -> None:
-        program = [sys.executable, "-c", _SINK, str(home / _SINK_NAME)]
+    def _configure_notify(self, home: Path) -> Path:
+        """Codex's ``notify`` program in the home's ``config.toml`` (the CLI's own
+        configuration); it appends each payload to a sink of the host's. Returns it."""
+        sink = self._private / f"notify-{uuid.uuid4().hex}.jsonl"
+        program = [sys.executable, "-c", _SINK, str(sink)]
         (home / "config.toml").write_text(f"notify = {json.dumps(program)}\n",
                                           encoding="utf-8")
+        return sink
+
+    def _bind(self, route: str | None, session: _Session, turn_id: str) -> None:
+        """The exchanges of ``route`` are those of ``turn_id``; any made before the
+        host knew the session are told now."""
+        if route is None:
+            return
+        with self.news:
+            self._routes[route] = (session, turn_id)
+            early = self._unrouted.pop(route, [])
+        for request, response in early:
+            self._on_exchange(route, request, response)
+
+    def _on_exchange(self, route: str, request: dict[str, object], response: object) -> None:
+        """The relay forwarded one model exchange (its own thread): tell it at once,
+        before the CLI gets the answer."""
+        with self.news:
+            bound = self._routes.get(route)
+            if bound is None:
+                self._unrouted.setdefault(route, []).append((request, response))
+                return
+            session, turn_id = bound
+            self.dispatch(Notification(
+                NotificationKind.MODEL_EXCHANGE, self.kind, session.session_id,
+                self.world.clock.now(), turn_id, {"request": request, "response": response}))
 
     def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], turn_id: str) -> _Run:
         try:
@@ -337,7 +398,9 @@ class ProcessHost:
                     "last-assistant-message": final if isinstance(final, str) else ""})
 
     def _read_notify(self, session: _Session) -> None:
-        sink = session.home / _SINK_NAME
+        sink = session.sink
+        if sink is None:
+            return
         try:
             with sink.open("rb") as handle:
                 handle.seek(session.notify_offset)
@@ -439,7 +502,12 @@ class ProcessOrchestrator(ReferenceOrchestrator):
     _deferred: list[tuple[Agent, Notification]] | None = None
 
     def _make_hosts(self, world: World) -> dict[BackendKind, SessionHost]:
-        return {kind: ProcessHost(kind, world) for kind in BackendKind}
+        # With persistence on, every CLI asks its model through a relay that records
+        # the exchanges (seed 001's raw log); all news is told under one lock.
+        self._news = threading.RLock()
+        record = self.persisted.enabled
+        return {kind: ProcessHost(kind, world, record_exchanges=record, news=self._news)
+                for kind in BackendKind}
 
     def pump(self) -> None:
         """Read what every process did since the last call, and act on it as on one
@@ -457,9 +525,10 @@ class ProcessOrchestrator(ReferenceOrchestrator):
                 host.held = None
         self._deferred = []
         try:
-            for host, note in sorted(notes, key=lambda pair: pair[1].kind is
-                                     NotificationKind.PROCESS_EXITED):
-                host.dispatch(note)
+            with self._news:
+                for host, note in sorted(notes, key=lambda pair: pair[1].kind is
+                                         NotificationKind.PROCESS_EXITED):
+                    host.dispatch(note)
         finally:
             deferred, self._deferred = self._deferred, None
         for child, note in deferred:
@@ -515,7 +584,7 @@ class ProcessAdapter:
     name = "reference_impl.processes"
     version = __version__
     capabilities = frozenset({Capability.OBSERVABILITY, Capability.ISOLATION,
-                              Capability.TRACE})
+                              Capability.PERSISTENCE, Capability.TRACE})
     launches_processes = True
 
     def start(self, world: World) -> ProcessOrchestrator:

@@ -302,10 +302,15 @@ class FakeSessionHost:
         self._watchers: list[Callable[[Notification], None]] = []
         self._next_agent: str | None = None
         self._next_profile: BackendProfile | None = None
+        self._at_next_start: Callable[[str], None] | None = None
         self.delivered: list[Notification] = []
         #: Set when the orchestrator runs processes: it is told of a notification not
         #: when the host fires it but at its next call (see :meth:`tell_pending`).
         self.defer_telling = False
+        #: Whether a turn's script asks its approvals (ACP permission round trips).
+        #: The headless command lines the fake executables play ask none: Codex
+        #: ``exec``, ``claude -p`` and ``gemini -p`` decide by their flags alone.
+        self.asks_approvals = True
         self._untold: list[tuple[int, Notification]] = []
         #: Stand-in for the system temporary directory, used by a process whose
         #: environment names no ``TMPDIR`` (as a real CLI would fall back to /tmp).
@@ -317,6 +322,12 @@ class FakeSessionHost:
         """Attribute the next ``start_session`` to ``agent_id`` with ``profile``."""
         self._next_agent = agent_id
         self._next_profile = profile
+
+    def at_next_start(self, callback: Callable[[str], None] | None) -> None:
+        """Call ``callback`` with the id of the next session started, once, before the
+        backend writes anything (fault injection where the id is not known in advance:
+        ``claude -p --session-id`` takes the orchestrator's)."""
+        self._at_next_start = callback
 
     def peek_session_id(self) -> str:
         """The session id the next ``start_session`` will return (for fault injection)."""
@@ -352,6 +363,9 @@ class FakeSessionHost:
         --session-id``), else the CLI makes one."""
         now = self.clock.now()
         session_id = session_id or self._new_session_id()
+        if self._at_next_start is not None:
+            callback, self._at_next_start = self._at_next_start, None
+            callback(session_id)
         profile = self._next_profile or self.profile
         self._next_profile = None
         session = FakeSession(
@@ -516,7 +530,7 @@ class FakeSessionHost:
         for request, response in turn.script.exchanges:
             self.scheduler.at(start + duration / 2, self._bind_exchange(
                 session, gen, turn, request, response), "model exchange")
-        for event in turn.script.approvals:
+        for event in turn.script.approvals if self.asks_approvals else ():
             self.scheduler.at(start + duration * 0.3, self._bind_approval(
                 session, gen, turn, event), "approval")
         if first and session.profile.hang_first_turn:

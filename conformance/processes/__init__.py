@@ -8,9 +8,12 @@
   its harness;
 * :mod:`~conformance.processes.server` is the harness side, playing every puppet of
   a world on its fake hosts;
+* :mod:`~conformance.processes.models` is where the fakes send their model requests,
+  and :mod:`~conformance.processes.model_server` the harness's model that answers them;
 * :mod:`~conformance.processes.watch` sees an orchestrator's reads of session files
   (its polls) with inotify.
 
-The puppet imports only :mod:`~conformance.processes.wire`, as a plain module, so
+The puppet imports only :mod:`~conformance.processes.wire` and
+:mod:`~conformance.processes.models`, as plain modules, so
 nothing here may import the rest of the package at import time.
 """

@@ -511,6 +511,9 @@ class Puppet:
             answer["hooks"] = self.turn_complete(order.get("turn", {}))
         elif op == "update":
             self.stream(dict(order.get("update") or {}))
+        elif op == "exchange":
+            answer["result"] = self.exchange(str(order.get("exchange", "")),
+                                             dict(order.get("request") or {}))
         elif op == "write":
             stream = sys.stdout if order.get("stream") == "stdout" else sys.stderr
             stream.write(str(order.get("text", "")))
@@ -632,6 +635,23 @@ class Puppet:
             else:
                 self._text(final + "\n")
         return hooks
+
+    def exchange(self, exchange: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Make one model request of the running turn, at the CLI's base URL (its
+        variable, or Codex's configured provider), and wait for the answer."""
+        if __package__:
+            from conformance.processes import models
+        else:
+            import models  # type: ignore[no-redef,import-not-found]
+        base = models.base_url(self.kind, self.env, _home("codex", self.env)
+                               if self.kind == "codex" else None)
+        url = models.request_url(self.kind, str(request.get("url", "")), base)
+        headers = request.get("headers") or {}
+        result = models.send(url, str(request.get("method") or "POST"),
+                             headers if isinstance(headers, dict) else {},
+                             request.get("body"), exchange)
+        result["url"] = url
+        return result
 
     def _claude_hooks(self, event: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
         env = {"CLAUDE_PROJECT_DIR": str(self.cwd), "CLAUDECODE": "1",

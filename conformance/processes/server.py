@@ -48,6 +48,7 @@ from conformance.fakes.host import FakeSessionHost
 from conformance.fakes.scheduler import Scheduler
 from conformance.processes import bin as fake_bin
 from conformance.processes import wire
+from conformance.processes.model_server import ModelServer
 
 #: The longest real time, in seconds, the harness waits for one fake process to
 #: register, answer or exit.
@@ -129,8 +130,12 @@ class PuppetServer:
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._listener.bind(wire.address(self.name))
         self._listener.listen(64)
+        #: The model every fake asks (its base URL variables are in :meth:`env`).
+        self.models = ModelServer()
+        self._exchanges = 0
         for host in hosts.values():
             host.watch(self._on_notification)
+            host.asks_approvals = False
         self._spawn_thread(self._accept, "puppet-accept")
         _OPEN.add(self)
 
@@ -139,7 +144,7 @@ class PuppetServer:
     def env(self, versions: Mapping[BackendKind, str] | None = None) -> dict[str, str]:
         """The environment variables an orchestrator gives the CLIs it launches."""
         values = {"PATH": f"{self.bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-                  wire.SOCKET_ENV: self.name}
+                  wire.SOCKET_ENV: self.name, **self.models.env()}
         for kind, version in (versions or {}).items():
             values[wire.VERSION_ENV.format(kind=kind.value.upper())] = version
         return values
@@ -180,6 +185,7 @@ class PuppetServer:
                         os.kill(target, signal.SIGKILL)
                 except (ProcessLookupError, PermissionError):
                     pass
+        self.models.close()
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept()
         with contextlib.suppress(OSError):
@@ -349,6 +355,13 @@ class PuppetServer:
         event = message.get("event")
         if event == "done":
             process.pending = max(0, process.pending - 1)
+            result = message.get("result")
+            if message.get("op") == "exchange" and isinstance(result, dict):
+                status = result.get("status")
+                self.calls.record(self.clock.now(), process.kind, "process:model_request",
+                                  process.session_id,
+                                  f"status {status}" if status is not None
+                                  else f"failed: {result.get('error')}"[:200])
             for hook in message.get("hooks") or []:
                 if isinstance(hook, dict):
                     process.hooks.append(hook)
@@ -445,6 +458,9 @@ class PuppetServer:
                     # message), where its output mode streams at all.
                     self._order(runner, "update", update=dict(note.data.get("update") or {}))
             return
+        if note.kind is NotificationKind.MODEL_EXCHANGE:
+            self._exchange(note)
+            return
         if note.kind is not NotificationKind.TURN_COMPLETE:
             return
         with self.changed:
@@ -461,6 +477,26 @@ class PuppetServer:
                        f"{process.describe()} to show its turn and run its hooks")
             if process.one_shot and process.connected:
                 self.scheduler.after(0.0, lambda: self._finish(process), "process exits")
+
+    def _exchange(self, note: Notification) -> None:
+        """The process running the turn asks its model (:mod:`.models`): the request
+        goes wherever the CLI's base URL says, and the harness's model server answers
+        with the exchange's response. The harness waits for the answer to arrive."""
+        with self.changed:
+            runner = next((p for p in self._live() if note.turn_id in p.turn_ids), None)
+            if runner is None:
+                return
+            self._exchanges += 1
+            exchange = f"{self.name}-{self._exchanges}"
+            response = note.data.get("response")
+            self.models.expect(exchange, dict(response) if isinstance(response, Mapping)
+                               else {})
+            request = note.data.get("request")
+            self._order(runner, "exchange", exchange=exchange,
+                        request=dict(request) if isinstance(request, Mapping) else {})
+            self._wait(lambda: runner.pending == 0 or not runner.connected,
+                       f"{runner.describe()} to get its model's answer")
+            self.models.forget(exchange)
 
     def _finish(self, process: FakeProcess) -> None:
         with self.changed:

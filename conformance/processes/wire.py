@@ -15,6 +15,8 @@ harness sends   meaning
 ``write``       write ``text`` to ``stream`` (``stdout`` or ``stderr``) and flush
 ``hook``        run ``argv`` (or ``shell``) with ``stdin`` and ``env``; answer its exit code
 ``sync``        answer at once (every signal that arrived before it was reported first)
+``exchange``    make the model ``request`` of ``exchange`` at the CLI's base URL
+                (:mod:`~conformance.processes.models`); answer what came back
 ``exit``        flush and exit with ``code`` (or die of ``signal``)
 ==============  =========================================================================
 

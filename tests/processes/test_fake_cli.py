@@ -25,12 +25,21 @@ from pathlib import Path
 
 import pytest
 
-from conformance import native
+from conformance import native, planting
 from conformance.clock import HarnessClock
-from conformance.contract import BackendKind, Capability, SessionView, SpawnRequest, World
+from conformance.contract import (
+    BackendKind,
+    Capability,
+    NotificationKind,
+    SessionView,
+    SpawnRequest,
+    World,
+)
 from conformance.harness import Harness
 from conformance.processes import bin as fake_bin
+from conformance.processes import models
 from conformance.processes.server import running
+from reference_impl.model_relay import ModelRelay
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fidelity" / "fixtures"
 
@@ -283,6 +292,56 @@ def test_gemini_prompt_json_and_resume_latest(world: Harness) -> None:
     out, err, status = _finish(world, again)
     assert status == 0, err
     assert json.loads(out)["session_id"] == result["session_id"]
+
+
+# -- model requests ------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("kind", "argv", "path"), [
+    ("codex", ["exec", "--json", "--skip-git-repo-check"], "/v1/responses"),
+    ("claude", ["-p"], "/v1/messages"),
+    ("gemini", ["-p"], "/v1beta/models/fake-model:generateContent"),
+])
+def test_each_turn_asks_the_model_at_the_base_url_of_its_environment(
+        world: Harness, kind: str, argv: list[str], path: str) -> None:
+    """The harness's model answers wherever the request went on its way: a relay
+    between (the reference's) records the exchange, credentials and all, before the
+    CLI has its answer."""
+    planting.plant(world)
+    variable = models.BASES[kind][0]
+    recorded: list[tuple[str, dict[str, object], object]] = []
+    relay = ModelRelay(lambda route, request, response: recorded.append(
+        (route, request, response)))
+    try:
+        base = relay.route(world.world.env[variable])
+        home = world.world.home / "agents" / kind
+        process = _launch(world, [kind, *argv, planting.prompt(world, kind, "hello")],
+                          home, **{variable: base, "CODEX_HOME": str(home)})
+        _, err, status = _finish(world, process)
+    finally:
+        relay.close()
+    assert status == 0, err
+    (exchange,) = [n for n in world.hosts[BackendKind(kind)].delivered
+                   if n.kind is NotificationKind.MODEL_EXCHANGE]
+    (_, request, response), = recorded
+    assert response == exchange.data["response"]
+    assert str(request["url"]).startswith(world.world.env[variable])
+    assert str(request["url"]).split("?")[0].endswith(path)
+    key = planting.planted_credentials(world)[0]
+    assert key in json.dumps(request)  # the relay saw it: redacting is the recorder's
+    (arrived,) = world.puppets.models.arrived.values() if world.puppets else ()
+    assert arrived["path"].split("?")[0] == path
+    entries = [c for c in world.calls.calls if c.op == "process:model_request"]
+    assert [c.outcome for c in entries] == ["status 200"]
+
+
+def test_a_model_nobody_answers_is_a_failed_request_not_a_hang(world: Harness) -> None:
+    home = world.world.home / "agents" / "c"
+    process = _launch(world, ["claude", "-p", "hello"], home,
+                      ANTHROPIC_BASE_URL="http://127.0.0.1:9")
+    _, err, status = _finish(world, process)
+    assert status == 0, err
+    (entry,) = [c for c in world.calls.calls if c.op == "process:model_request"]
+    assert entry.outcome.startswith("failed: ")
 
 
 # -- lives and deaths ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from conformance import planting
+from conformance import native, planting
 from conformance.areas.isolation.machine import agent_dir
 from conformance.areas.persistence.machine import (
     BLOCKER,
@@ -229,8 +229,13 @@ def layout_unchanged_when_off(harness: Harness) -> None:
             raise InvariantViolation("PER-006", (
                 f"{what}: its rollout {_rel(harness, session.path)} is a link. Expected the "
                 "backend's own file, where the backend wrote it."))
+        # The CLI's own configuration (its hooks, its notify program) is how a process
+        # orchestrator runs it, with persistence on or off: not an artifact.
+        settings = {p.resolve() for p in native.settings_files(record.backend.value,
+                                                               session.home)}
         for path in iter_files(agent_dir(harness, record.agent_id)):
-            if path.name in ARTIFACTS or path.resolve() not in written:
+            if path.name in ARTIFACTS or (path.resolve() not in written
+                                          and path.resolve() not in settings):
                 raise InvariantViolation("PER-006", (
                     f"{what}: {_rel(harness, path)} was written by the orchestrator. "
                     "Expected nothing extra in the agent's directory when persistence is "

@@ -22,6 +22,7 @@ PER-007 alone, so the other invariants keep judging the agents that had no fault
 from __future__ import annotations
 
 import errno
+import threading
 import weakref
 from collections import Counter
 from collections.abc import Callable
@@ -143,21 +144,49 @@ class PersistenceMachine(HarnessMachine):
         agent_id = self._spawn(self._next_id(), profile)
         return multiple() if agent_id is None else agent_id
 
-    @precondition(lambda self: self.persist and self._count < MAX_AGENTS)
+    # One fault per world: the others' agents stay healthy, so the story judges the
+    # fallback next to PER-001..PER-005 (a world of faulted agents judges nothing else).
+    @precondition(lambda self: self.persist and self._count < MAX_AGENTS
+                  and not self.record.blocked)
     @rule(target=agents, profile=backend_profiles())
     def spawn_blocked(self, profile: BackendProfile) -> object:
         agent_id = self._next_id()
-        session_id = self.harness.hosts[profile.kind].peek_session_id()
-        blocker = agent_dir(self.harness, agent_id) / "sessions" / session_id
-        blocker.parent.mkdir(parents=True, exist_ok=True)
-        blocker.write_bytes(BLOCKER)
-        self.record.blocked[agent_id] = Blocked(session_id, blocker,
-                                                since=self.harness.now())
-        note(f"{agent_id}: a file now sits at sessions/{session_id} (its session directory)")
-        spawned = self._spawn(agent_id, profile)
+        host, since = self.harness.hosts[profile.kind], self.harness.now()
+
+        said: list[str] = []
+        here = threading.current_thread()
+
+        def say(text: str) -> None:
+            if threading.current_thread() is here:
+                note(text)
+            else:  # the thread that plays a fake process: noted once the spawn is over
+                said.append(text)
+
+        def block(session_id: str) -> None:
+            # As the session starts, before the orchestrator can make its directory
+            # (the id may be the orchestrator's own: ``claude --session-id``).
+            blocker = agent_dir(self.harness, agent_id) / "sessions" / session_id
+            if blocker.exists():
+                say(f"{agent_id}: sessions/{session_id} existed before its session "
+                    "started; nothing blocked")
+                return
+            blocker.parent.mkdir(parents=True, exist_ok=True)
+            blocker.write_bytes(BLOCKER)
+            self.record.blocked[agent_id] = Blocked(session_id, blocker, since=since)
+            say(f"{agent_id}: a file sits at sessions/{session_id} (its session "
+                "directory) as its session starts")
+
+        host.at_next_start(block)
+        try:
+            spawned = self._spawn(agent_id, profile)
+        finally:
+            host.at_next_start(None)
+            for text in said:
+                note(text)
         return multiple() if spawned is None else spawned
 
-    @precondition(lambda self: self.persist and bool(self._faultable()))
+    @precondition(lambda self: self.persist and not self.record.blocked
+                  and bool(self._faultable()))
     @rule(agent=agents, at=st.sampled_from(list(At)), also_fallback=st.booleans())
     def disk_fills(self, agent: str, at: At, also_fallback: bool) -> None:
         """The session directory's disk fills up now: before the rollout was adopted or
@@ -178,21 +207,36 @@ class PersistenceMachine(HarnessMachine):
         self.record.blocked[agent] = Blocked(record.session.session_id, None, what,
                                              self.harness.now(), also_fallback)
         idle = agent not in self._busy()
+        between = self._exited_on_its_own(record)
+        next_turn = ("its next invocation (a resume and a follow-up) and " if between
+                     else "a follow-up and " if idle else "")
         note(f"{agent}: {what} under sessions/{record.session.session_id} "
              f"({'after' if adopted else 'before'} its rollout was adopted); "
-             f"{'a follow-up and ' if idle else ''}1s passes")
-        if idle and not self.harness.ended_positively(record, self.harness.now()):
-            # A full disk that meets no write changes nothing: the agent works on.
-            text = planting.prompt(self.harness, agent, "keep going")
+             f"{next_turn}1s passes")
+        # A full disk that meets no write changes nothing: the agent works on.
+        text = planting.prompt(self.harness, agent, "keep going")
+        if between:
+            if self._guarded(f"resume({agent!r})", lambda: self.harness.resume(agent)):
+                self._guarded(f"send({agent!r})", lambda: self.harness.send(agent, text))
+        elif idle and not self.harness.ended_positively(record, self.harness.now()):
             self._guarded(f"send({agent!r})", lambda: self.harness.send(agent, text))
         # A second of work meets the full disk (the turns' events go on arriving).
         self._guarded("advance(1)", lambda: self.harness.advance(1.0))
 
+    def _exited_on_its_own(self, record: AgentRecord) -> bool:
+        """Its process is gone and the user did not close it since its last start: a
+        one-prompt CLI after its turn, which its next invocation resumes."""
+        session = record.session
+        start = max(session.life_marks or [(session.started_at, 0.0)])
+        return not session.alive and not any(mark > start for mark in record.close_marks)
+
     def _faultable(self) -> list[str]:
-        """Running agents with no fault yet, whose rollout still reads whole at its legacy
-        path (one broken before the fault stays PER-002's to judge)."""
+        """Agents running, or between two invocations (exited on their own), with no
+        fault yet, whose rollout still reads whole at its legacy path (one broken before
+        the fault stays PER-002's to judge)."""
         return [a for a, r in self.harness.agents.items()
-                if a not in self.record.blocked and r.session.alive
+                if a not in self.record.blocked
+                and (r.session.alive or self._exited_on_its_own(r))
                 and (r.session.materialized_at is None or (
                     r.session.path.is_file()
                     and read_lines(r.session.path) == r.session.native_lines))]

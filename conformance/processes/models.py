@@ -1,0 +1,147 @@
+"""Where the fake CLIs send their model requests, and the harness's model server.
+
+A real CLI talks to its model over HTTP, at a base URL an orchestrator may change:
+that is how an orchestrator records the raw exchanges of seed 001
+(``session_oai_raw.log``): it points the CLI at a relay of its own, which records each
+request and response on their way. The fakes do the same. When the fake host makes a
+model exchange (``MODEL_EXCHANGE``, on the harness clock), the harness orders the
+process that runs the turn to make it: the puppet sends the exchange's request (its
+method, headers and JSON body, at the path of its URL under the CLI's base URL) and
+reads the answer. The harness's model server (:mod:`.model_server`) answers with the exchange's
+response, wherever the request passed on its way.
+
+=========  ============================  ==============================================
+CLI        base URL variable             default (the real service)
+=========  ============================  ==============================================
+Codex      ``OPENAI_BASE_URL``           ``https://api.openai.com/v1``; or the
+                                         ``base_url`` of ``[model_providers.<name>]``
+                                         in ``config.toml`` when ``model_provider``
+                                         names one
+Claude     ``ANTHROPIC_BASE_URL``        ``https://api.anthropic.com``
+Gemini     ``GOOGLE_GEMINI_BASE_URL``    ``https://generativelanguage.googleapis.com``
+=========  ============================  ==============================================
+
+The harness sets all three to its model server in :attr:`World.env
+<conformance.contract.World.env>`. Each request carries the header
+:data:`EXCHANGE_HEADER` naming its exchange, so the server answers the right one even
+when several processes ask at once; a relay that drops the header still gets the
+answer when a single exchange is waited for.
+
+Standard library only, like :mod:`~conformance.processes.wire`: the puppet imports
+this module as a plain file.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+#: Per CLI: the variable naming its base URL, and the real service's.
+BASES: dict[str, tuple[str, str]] = {
+    "codex": ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
+    "claude": ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
+    "gemini": ("GOOGLE_GEMINI_BASE_URL", "https://generativelanguage.googleapis.com"),
+}
+#: The request header naming the exchange a fake's request belongs to.
+EXCHANGE_HEADER = "X-Conformance-Exchange"
+#: Real seconds a fake waits for its model's answer.
+TIMEOUT = 30.0
+
+
+def _codex_provider_base(codex_home: Path) -> str | None:
+    """``base_url`` of the provider ``config.toml`` selects, if it names one."""
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    try:
+        config = tomllib.loads((codex_home / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = config.get("model_provider")
+    providers = config.get("model_providers")
+    if isinstance(name, str) and isinstance(providers, dict):
+        provider = providers.get(name)
+        if isinstance(provider, dict) and isinstance(provider.get("base_url"), str):
+            return str(provider["base_url"])
+    return None
+
+
+def base_url(kind: str, env: Mapping[str, str], codex_home: Path | None = None) -> str:
+    """The base URL the CLI ``kind`` sends its model requests to, in ``env``."""
+    variable, default = BASES[kind]
+    if kind == "codex" and codex_home is not None:
+        configured = _codex_provider_base(codex_home)
+        if configured:
+            return configured.rstrip("/")
+    return (env.get(variable) or default).rstrip("/")
+
+
+def request_url(kind: str, url: str, base: str) -> str:
+    """``url`` (a request to the real service) under ``base`` instead: the same path
+    below the service's base, and the same query."""
+    prefix = urlsplit(BASES[kind][1]).path  # Codex's base ends in /v1, the others bare
+    parts = urlsplit(url)
+    path = parts.path[len(prefix):] if parts.path.startswith(prefix + "/") else parts.path
+    return base + path + (f"?{parts.query}" if parts.query else "")
+
+
+def send(url: str, method: str, headers: Mapping[str, str], body: object,
+         exchange: str) -> dict[str, Any]:
+    """Make one model request; what came back (``status``, ``body`` or ``error``).
+
+    HTTP/1.1 over a plain socket, one request per connection: ``http.client`` would
+    cost a fake CLI more to import than the whole exchange takes. The harness gives
+    ``http://`` base URLs only; an ``https://`` one (the real service) is an error,
+    as a CLI offline meets one."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or not parts.hostname:
+        return {"status": None, "error": f"cannot reach {url} (only http:// is played)"}
+    data = json.dumps(body).encode("utf-8") if body is not None else b""
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    lines = [f"{method or 'POST'} {target} HTTP/1.1", f"Host: {parts.netloc}",
+             f"Content-Length: {len(data)}", "Connection: close",
+             f"{EXCHANGE_HEADER}: {exchange}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()
+              if str(name).lower() not in ("host", "content-length", "connection")]
+    try:
+        with socket.create_connection((parts.hostname, parts.port or 80),
+                                      timeout=TIMEOUT) as sock:
+            sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + data)
+            answer = b""
+            while chunk := sock.recv(65536):
+                answer += chunk
+    except OSError as error:
+        return {"status": None, "error": f"{type(error).__name__}: {error}"}
+    return _response(answer)
+
+
+def _response(answer: bytes) -> dict[str, Any]:
+    head, _, content = answer.partition(b"\r\n\r\n")
+    status_line, *header_lines = head.decode("latin-1").split("\r\n")
+    try:
+        status = int(status_line.split()[1])
+    except (IndexError, ValueError):
+        return {"status": None, "error": f"not an HTTP answer: {answer[:80]!r}"}
+    fields = {k.strip().lower(): v.strip() for k, _, v in
+              (line.partition(":") for line in header_lines)}
+    if fields.get("transfer-encoding", "").lower() == "chunked":
+        content = _unchunked(content)
+    elif "content-length" in fields:
+        content = content[:int(fields["content-length"])]
+    return {"status": status, "body": content.decode("utf-8", "replace")}
+
+
+def _unchunked(content: bytes) -> bytes:
+    out = b""
+    while content:
+        size_line, _, rest = content.partition(b"\r\n")
+        size = int(size_line.split(b";")[0] or b"0", 16)
+        if size == 0:
+            break
+        out, content = out + rest[:size], rest[size + 2:]
+    return out
