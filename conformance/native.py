@@ -215,15 +215,14 @@ def codex_rollouts(codex_home: Path, session_id: str) -> list[Path]:
 
 def settings_files(kind: Backend | str, home: Path) -> tuple[Path, ...]:
     """The CLI's own configuration files in its ``home``: where an orchestrator that
-    launches it configures its hooks (Codex's ``notify`` in ``config.toml``, Claude
-    Code's ``hooks`` in ``settings.json``, under ``.claude`` or directly in a home that
-    ``CLAUDE_CONFIG_DIR`` names; Gemini CLI's ``.gemini/settings.json``). Writing them
+    launches it configures its hooks and model (Codex's ``config.toml``, Claude Code's
+    ``.claude/settings.json``, Gemini CLI's ``.gemini/settings.json``). Writing them
     is how the CLI is run, not an artifact of the orchestrator's."""
     backend = Backend(getattr(kind, "value", kind))
     if backend is Backend.CODEX:
         return (home / "config.toml",)
     if backend is Backend.CLAUDE:
-        return (home / ".claude" / "settings.json", home / "settings.json")
+        return (home / ".claude" / "settings.json",)
     return (home / ".gemini" / "settings.json",)
 
 

@@ -51,6 +51,12 @@ class ClaudeFormat(FormatDefaults):
     kind = BackendKind.CLAUDE
 
     def path(self, session: FakeSession) -> Path:
+        # ``CLAUDE_CONFIG_DIR`` replaces ``~/.claude`` (its ``projects/`` holds the
+        # transcripts); without it, the home is the user's.
+        config = session.env.get("CLAUDE_CONFIG_DIR")
+        if config:
+            return (Path(config) / "projects" / native.claude_project_dir(session.cwd)
+                    / f"{session.session_id}.jsonl")
         return native.claude_transcript_path(session.home, session.cwd, session.session_id)
 
     def turn_id(self, session: FakeSession, index: int, at: float) -> str:

@@ -16,7 +16,7 @@ CLI        base URL variable             default (the real service)
 Codex      ``OPENAI_BASE_URL``           ``https://api.openai.com/v1``; or the
                                          ``base_url`` of ``[model_providers.<name>]``
                                          in ``config.toml`` when ``model_provider``
-                                         names one
+                                         names one (``-c`` overrides either)
 Claude     ``ANTHROPIC_BASE_URL``        ``https://api.anthropic.com``
 Gemini     ``GOOGLE_GEMINI_BASE_URL``    ``https://generativelanguage.googleapis.com``
 =========  ============================  ==============================================
@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,30 +52,49 @@ EXCHANGE_HEADER = "X-Conformance-Exchange"
 TIMEOUT = 30.0
 
 
-def _codex_provider_base(codex_home: Path) -> str | None:
-    """``base_url`` of the provider ``config.toml`` selects, if it names one."""
+def _toml() -> Any:
     try:
         import tomllib
     except ImportError:  # pragma: no cover - Python 3.10
         import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    return tomllib
+
+
+def _override(text: str) -> tuple[str, object]:
+    """One ``-c key=value``: the value is TOML, else the text itself (as Codex reads it)."""
+    key, _, raw = text.partition("=")
     try:
-        config = tomllib.loads((codex_home / "config.toml").read_text(encoding="utf-8"))
+        value: object = _toml().loads(f"v = {raw}")["v"]
+    except ValueError:
+        value = raw
+    return key.strip(), value
+
+
+def _codex_provider_base(codex_home: Path, overrides: Sequence[str]) -> str | None:
+    """``base_url`` of the provider ``config.toml`` (or a ``-c``) selects, if any."""
+    try:
+        config: dict[str, Any] = _toml().loads(
+            (codex_home / "config.toml").read_text(encoding="utf-8"))
     except (OSError, ValueError):
+        config = {}
+    given = dict(_override(text) for text in overrides)
+    name = given.get("model_provider", config.get("model_provider"))
+    if not isinstance(name, str):
         return None
-    name = config.get("model_provider")
+    url = given.get(f"model_providers.{name}.base_url")
     providers = config.get("model_providers")
-    if isinstance(name, str) and isinstance(providers, dict):
-        provider = providers.get(name)
-        if isinstance(provider, dict) and isinstance(provider.get("base_url"), str):
-            return str(provider["base_url"])
-    return None
+    if url is None and isinstance(providers, dict) and isinstance(providers.get(name), dict):
+        url = providers[name].get("base_url")
+    return url if isinstance(url, str) else None
 
 
-def base_url(kind: str, env: Mapping[str, str], codex_home: Path | None = None) -> str:
-    """The base URL the CLI ``kind`` sends its model requests to, in ``env``."""
+def base_url(kind: str, env: Mapping[str, str], codex_home: Path | None = None,
+             overrides: Sequence[str] = ()) -> str:
+    """The base URL the CLI ``kind`` sends its model requests to, in ``env`` (for
+    Codex: its configured provider's, with the command line's ``-c`` overrides)."""
     variable, default = BASES[kind]
     if kind == "codex" and codex_home is not None:
-        configured = _codex_provider_base(codex_home)
+        configured = _codex_provider_base(codex_home, overrides)
         if configured:
             return configured.rstrip("/")
     return (env.get(variable) or default).rstrip("/")

@@ -644,7 +644,8 @@ class Puppet:
         else:
             import models  # type: ignore[no-redef,import-not-found]
         base = models.base_url(self.kind, self.env, _home("codex", self.env)
-                               if self.kind == "codex" else None)
+                               if self.kind == "codex" else None,
+                               self.parsed.get("config") or ())
         url = models.request_url(self.kind, str(request.get("url", "")), base)
         headers = request.get("headers") or {}
         result = models.send(url, str(request.get("method") or "POST"),

@@ -611,15 +611,13 @@ class _Refused(Exception):
 
 def cli_home(kind: BackendKind, env: Mapping[str, str]) -> Path:
     """The home the CLI ``kind`` reads from its environment, as the fake host and
-    :func:`conformance.native.locate` take it: ``CODEX_HOME`` (or ``~/.codex``), the
-    Claude config directory (or ``~/.claude``), and for Gemini CLI the user's home
-    (its files are under ``.gemini`` there)."""
+    :func:`conformance.native.locate` take it: ``CODEX_HOME`` (or ``~/.codex``), and
+    for Claude Code and Gemini CLI the user's home (their files are under ``.claude``
+    and ``.gemini`` there; a ``CLAUDE_CONFIG_DIR`` in the session's environment moves
+    Claude Code's, see :class:`conformance.fakes.claude.ClaudeFormat`)."""
     user = Path(env.get("HOME") or os.path.expanduser("~"))
     if kind is BackendKind.CODEX:
         return Path(env["CODEX_HOME"]) if env.get("CODEX_HOME") else user / ".codex"
-    if kind is BackendKind.CLAUDE:
-        return (Path(env["CLAUDE_CONFIG_DIR"]) if env.get("CLAUDE_CONFIG_DIR")
-                else user / ".claude")
     return user
 
 

@@ -255,7 +255,7 @@ def test_claude_print_runs_its_hooks_with_the_real_payloads(world: Harness) -> N
     assert start["session_id"] == stop["session_id"] == result["session_id"]
     assert Path(stop["transcript_path"]).is_file()
     assert Path(stop["transcript_path"]) == native.locate(
-        "claude", home / ".claude", world.world.workspace, result["session_id"])
+        "claude", home, world.world.workspace, result["session_id"])
 
 
 def test_claude_session_id_and_resume(world: Harness) -> None:
@@ -503,3 +503,18 @@ def test_interactive_codex_in_tmux_takes_typed_prompts(tmp_path: Path) -> None:
         harness.shutdown()
         harness.dispose()
         clock.stop()
+
+
+def test_codex_asks_its_configured_provider_and_a_command_line_override_wins(
+        tmp_path: Path) -> None:
+    """As the real Codex: a ``model_provider`` of ``config.toml`` with a ``base_url``
+    is asked instead of ``OPENAI_BASE_URL``, and ``-c`` overrides the file."""
+    (tmp_path / "config.toml").write_text(
+        'model_provider = "mock"\n[model_providers.mock]\nbase_url = "http://a:1/v1"\n')
+    env = {"OPENAI_BASE_URL": "http://ignored:2/v1"}
+    assert models.base_url("codex", env, tmp_path) == "http://a:1/v1"
+    override = ['model_providers.mock.base_url="http://b:3/r/x"']
+    assert models.base_url("codex", env, tmp_path, override) == "http://b:3/r/x"
+    assert models.base_url("codex", env, tmp_path / "none") == "http://ignored:2/v1"
+    assert models.request_url("codex", "http://127.0.0.1:8765/v1/responses",
+                              "http://b:3/r/x") == "http://b:3/r/x/responses"
