@@ -132,31 +132,39 @@ class ProcessHost:
     # -- where things are -------------------------------------------------------------
 
 
-    def _env(self, home: Path, env: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-        """The environment of one launch, and its relay route (if exchanges are
-        recorded: the CLI's model base URL then points at the relay)."""
+    def _env(self, home: Path, env: Mapping[str, str]
+             ) -> tuple[dict[str, str], str | None, list[str]]:
+        """The environment of one launch, its relay route, and the options that go
+        with it (if exchanges are recorded: the CLI's model base URL then points at
+        the relay, through its variable or, for a Codex provider of ``config.toml``,
+        a ``-c`` override of the provider's ``base_url``)."""
         values = {**os.environ, **self.world.env, **env, "HOME": str(home)}
         if self.kind is BackendKind.CODEX:
             values["CODEX_HOME"] = str(home)
-        elif self.kind is BackendKind.CLAUDE:
-            values["CLAUDE_CONFIG_DIR"] = str(home)
-        route = None
-        if self.relay is not None:
-            variable, default = _MODEL_BASES[self.kind]
-            values[variable] = self.relay.route(values.get(variable) or default)
-            route = values[variable].rsplit("/", 1)[1]
-        return values, route
+        if self.relay is None:
+            return values, None, []
+        variable, default = _MODEL_BASES[self.kind]
+        provider = _codex_provider(home) if self.kind is BackendKind.CODEX else None
+        if provider is not None:
+            name, upstream = provider
+            base = self.relay.route(upstream)
+            options = ["-c", f"model_providers.{name}.base_url={json.dumps(base)}"]
+        else:
+            base = values[variable] = self.relay.route(values.get(variable) or default)
+            options = []
+        return values, base.rsplit("/", 1)[1], options
 
     # -- the session-host operations ------------------------------------------------
 
     def start_session(self, *, prompt: str, home: Path, cwd: Path,
                       env: Mapping[str, str] | None = None) -> str:
         home.mkdir(parents=True, exist_ok=True)
-        full, route = self._env(home, env or {})
+        self._carry_settings(home)
+        full, route, options = self._env(home, env or {})
         sink = None
         if self.kind is BackendKind.CODEX:
             sink = self._configure_notify(home)
-            run = self._launch(["codex", "exec", "--json", "--skip-git-repo-check",
+            run = self._launch(["codex", "exec", *options, "--json", "--skip-git-repo-check",
                                 "-C", str(cwd), prompt], cwd, full, "")
             session_id = str(self._first_json(run, "thread.started")["thread_id"])
         elif self.kind is BackendKind.CLAUDE:
@@ -216,9 +224,10 @@ class ProcessHost:
         session = self._session(session_id)
         if session.ended:
             raise BackendError(f"{self.kind.value} session {session_id} has ended")
-        full, route = self._env(session.home, session.env)
+        full, route, options = self._env(session.home, session.env)
         if self.kind is BackendKind.CODEX:
-            argv = ["codex", "exec", "--json", "--skip-git-repo-check", "-C", str(session.cwd),
+            argv = ["codex", "exec", *options, "--json", "--skip-git-repo-check",
+                    "-C", str(session.cwd),
                     "resume", session_id, prompt]
         elif self.kind is BackendKind.CLAUDE:
             argv = ["claude", "-p", prompt, "--output-format", "stream-json", "--verbose",
@@ -291,7 +300,7 @@ class ProcessHost:
         session = self.sessions.get(session_id)
         if session is None:
             return None
-        # The agent's home is the CLI's (CODEX_HOME, CLAUDE_CONFIG_DIR; HOME for Gemini).
+        # The agent's home is the CLI's (CODEX_HOME; HOME for Claude Code and Gemini).
         return native.locate(self.kind.value, session.home, session.cwd, session_id)
 
     # -- internals ----------------------------------------------------------------------
@@ -302,13 +311,32 @@ class ProcessHost:
         except KeyError:
             raise SessionNotFound(self.kind.value, session_id) from None
 
+    def _carry_settings(self, home: Path) -> None:
+        """The user's configuration of the CLI (its model provider, its auth method:
+        the CLI's own files in the main home, seed 000's ``~/.codex``) is each agent's
+        too: copied into an agent's home that has none."""
+        mains = native.settings_files(self.kind.value, self.world.home)
+        for source, target in zip(mains, native.settings_files(self.kind.value, home),
+                                  strict=True):
+            if source.is_file() and not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, target)
+
     def _configure_notify(self, home: Path) -> Path:
         """Codex's ``notify`` program in the home's ``config.toml`` (the CLI's own
-        configuration); it appends each payload to a sink of the host's. Returns it."""
+        configuration, kept but for its ``notify``); it appends each payload to a sink
+        of the host's. Returns the sink."""
         sink = self._private / f"notify-{uuid.uuid4().hex}.jsonl"
         program = [sys.executable, "-c", _SINK, str(sink)]
-        (home / "config.toml").write_text(f"notify = {json.dumps(program)}\n",
-                                          encoding="utf-8")
+        config = home / "config.toml"
+        try:
+            kept = [line for line in config.read_text(encoding="utf-8").splitlines()
+                    if not line.lstrip().startswith("notify")]
+        except OSError:
+            kept = []
+        # A top-level key: before the first table of the file.
+        config.write_text("\n".join([f"notify = {json.dumps(program)}", *kept]) + "\n",
+                          encoding="utf-8")
         return sink
 
     def _bind(self, route: str | None, session: _Session, turn_id: str) -> None:
@@ -440,6 +468,26 @@ class ProcessHost:
         """Tell the subscribers ``note``."""
         for callback in list(self._subscribers):
             callback(note)
+
+
+def _codex_provider(codex_home: Path) -> tuple[str, str] | None:
+    """The model provider ``config.toml`` selects and its ``base_url``, if it names
+    one (Codex then ignores ``OPENAI_BASE_URL``)."""
+    try:
+        import tomllib
+    except ImportError:  # pragma: no cover - Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
+    try:
+        config = tomllib.loads((codex_home / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    name = config.get("model_provider")
+    providers = config.get("model_providers")
+    provider = providers.get(name) if isinstance(providers, dict) and isinstance(name, str) \
+        else None
+    if isinstance(provider, dict) and isinstance(provider.get("base_url"), str):
+        return str(name), str(provider["base_url"])
+    return None
 
 
 def _stream_updates(event: Mapping[str, object]) -> list[dict[str, object]]:
