@@ -329,6 +329,13 @@ class FakeSessionHost:
         ``claude -p --session-id`` takes the orchestrator's)."""
         self._at_next_start = callback
 
+    def name_session(self, tag: str) -> str:
+        """A new session id for a session the CLI names before it starts it (ACP's
+        ``session/new`` answers with one before any prompt); ``tag`` keeps it apart
+        from every other."""
+        return self.format.session_id(f"{self._token}:{self.kind.value}:{tag}",
+                                      self.clock.now())
+
     def peek_session_id(self) -> str:
         """The session id the next ``start_session`` will return (for fault injection)."""
         return self._new_session_id()

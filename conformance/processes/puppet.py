@@ -309,6 +309,9 @@ def parse_gemini(argv: list[str]) -> dict[str, Any]:
             return {"mode": "help", "text": _gemini_help()}
         if arg in _GEMINI_FLAGS:
             continue
+        if arg in ("--acp", "--experimental-acp"):
+            parsed["acp"] = True
+            continue
         name, eq, inline = arg.partition("=")
         if name in _GEMINI_VALUES:
             value, index = _value(argv, index, inline if eq else None, UsageError(
@@ -337,9 +340,12 @@ def parse_gemini(argv: list[str]) -> dict[str, Any]:
         raise UsageError(f"Unknown arguments: {', '.join(unknown)}\n" + _gemini_help(), 1)
     if parsed["prompt"] is None and positional:
         parsed["prompt"] = " ".join(positional)
+    if parsed.pop("acp", False):
+        # The agent of the Agent Client Protocol: JSON-RPC on stdin and stdout.
+        return {**parsed, "mode": "acp", "prompt": None}
     if parsed["prompt"] is None:
         raise UsageError("Error: the interactive Gemini CLI is not played by this fake "
-                         "(use -p)\n", 1)
+                         "(use -p or --acp)\n", 1)
     return parsed
 
 
@@ -352,6 +358,9 @@ def _gemini_help() -> str:
             "  -r, --resume         Resume a previous session: \"latest\" or an index\n"
             "  -o, --output-format  The format of the CLI output. [choices: \"text\", "
             "\"json\", \"stream-json\"]\n"
+            "      --acp            Starts the agent in ACP mode\n"
+            "      --experimental-acp  Starts the agent in ACP mode (deprecated, use --acp "
+            "instead)\n"
             "  -v, --version        Show version number\n  -h, --help           Show help\n")
 
 
@@ -448,6 +457,9 @@ class Puppet:
         if self.parsed.get("mode") == "interactive":
             self.run_terminal()
             return
+        if self.parsed.get("mode") == "acp":
+            self.run_acp()
+            return
         while True:
             try:
                 order = self.reader.read()
@@ -488,6 +500,45 @@ class Puppet:
                 while self.reader.pending():
                     self.obey(self.reader.read() or {"op": "exit", "code": 1})
 
+    def run_acp(self) -> None:
+        """The ACP agent (``gemini --acp``): every JSON-RPC line on stdin goes to the
+        harness, which plays the agent and orders the lines to print (``acp``); the end
+        of stdin quits, as it does the real one (exit status 0)."""
+        pending = b""
+        ended = False
+
+        def take(chunk: bytes) -> None:
+            nonlocal pending, ended
+            if not chunk:
+                ended = True
+                wire.send(self.sock, {"event": "quit"})
+                return
+            *lines, pending = (pending + chunk).split(b"\n")
+            for raw in lines:
+                if raw.strip():
+                    wire.send(self.sock, {"event": "acp",
+                                          "line": raw.decode("utf-8", "replace")})
+
+        while True:
+            ready = select.select([self.sock] + ([] if ended else [sys.stdin]), [], [])[0]
+            if sys.stdin in ready:
+                take(os.read(sys.stdin.fileno(), 65536))
+            if self.sock in ready:
+                try:
+                    order = self.reader.read()
+                except wire.WireError:
+                    order = None
+                if order is None:
+                    self._die(1)
+                    return
+                if order.get("op") == "sync":
+                    # What the client wrote before the harness asked came first.
+                    while not ended and select.select([sys.stdin], [], [], 0)[0]:
+                        take(os.read(sys.stdin.fileno(), 65536))
+                self.obey(order)
+                while self.reader.pending():
+                    self.obey(self.reader.read() or {"op": "exit", "code": 1})
+
     def _typed(self, typed: bytes, *, ended: bool) -> bytes:
         """Send every complete line of ``typed`` as a prompt; the rest stays typed."""
         *lines, rest = typed.replace(b"\r", b"\n").split(b"\n")
@@ -511,6 +562,8 @@ class Puppet:
             answer["hooks"] = self.turn_complete(order.get("turn", {}))
         elif op == "update":
             self.stream(dict(order.get("update") or {}))
+        elif op == "acp":
+            self._out(dict(order.get("message") or {}))
         elif op == "exchange":
             answer["result"] = self.exchange(str(order.get("exchange", "")),
                                              dict(order.get("request") or {}))
@@ -721,7 +774,7 @@ def main(kind: str, argv: list[str] | None = None) -> int:
         if not sys.stdin.isatty():
             sys.stderr.write("Error: stdin is not a terminal\n")
             return 1
-    elif parsed.get("prompt") in (None, "-"):
+    elif parsed["mode"] != "acp" and parsed.get("prompt") in (None, "-"):
         # Codex exec reads its prompt from stdin until EOF; the others append stdin.
         stdin_prompt = sys.stdin.read() if not sys.stdin.isatty() else None
     puppet = Puppet(kind, args, parsed)

@@ -46,8 +46,9 @@ from conformance.errors import BackendError, HarnessError
 from conformance.fakes.calls import CallLog
 from conformance.fakes.host import FakeSessionHost
 from conformance.fakes.scheduler import Scheduler
+from conformance.processes import acp_agent, wire
 from conformance.processes import bin as fake_bin
-from conformance.processes import wire
+from conformance.processes.acp_agent import AcpAgent
 from conformance.processes.model_server import ModelServer
 
 #: The longest real time, in seconds, the harness waits for one fake process to
@@ -80,6 +81,8 @@ class FakeProcess:
     exit_ordered: bool = False
     signals: list[int] = field(default_factory=list)
     hooks: list[dict[str, Any]] = field(default_factory=list)
+    #: The ACP agent it plays (``gemini --acp``), else ``None``.
+    acp: AcpAgent | None = None
 
     def describe(self) -> str:
         return f"{self.kind.value} pid {self.pid} ({' '.join(self.argv)[:80]})"
@@ -133,6 +136,7 @@ class PuppetServer:
         #: The model every fake asks (its base URL variables are in :meth:`env`).
         self.models = ModelServer()
         self._exchanges = 0
+        self._acp_processes = 0
         for host in hosts.values():
             host.watch(self._on_notification)
             host.asks_approvals = False
@@ -260,6 +264,15 @@ class PuppetServer:
         self.calls.record(self.clock.now(), kind, "process:launch", None,
                           " ".join(process.argv)[:200])
         try:
+            if process.parsed.get("mode") == "acp":
+                # An ACP agent takes its prompts as JSON-RPC on stdin, for as long as
+                # its client keeps stdin open.
+                process.one_shot = False
+                self._acp_processes += 1
+                process.acp = AcpAgent(kind, host, cli_home(kind, env), env,
+                                       f"acp:{self._acp_processes}",
+                                       lambda m: self._order(process, "acp", message=m))
+                return process
             if process.parsed.get("mode") == "interactive":
                 # The interactive Codex runs until it is quit: its prompts are typed.
                 process.one_shot = False
@@ -373,6 +386,15 @@ class PuppetServer:
             self._signalled(process, signum)
         elif event == "prompt":
             self._typed(process, str(message.get("text", "")))
+        elif event == "acp" and process.acp is not None:
+            method, turn = process.acp.handle(str(message.get("line", "")))
+            if method is not None:
+                self.calls.record(self.clock.now(), process.kind, f"process:acp {method}",
+                                  process.acp.state.session_id)
+            if process.acp.state.started:
+                process.session_id = process.acp.state.session_id
+            if turn is not None:
+                process.turn_ids.append(turn)
         elif event == "quit":
             host = self.hosts[process.kind]
             session = host.sessions.get(process.session_id or "")
@@ -453,10 +475,13 @@ class PuppetServer:
         if note.kind is NotificationKind.SESSION_UPDATE:
             with self.changed:
                 runner = next((p for p in self._live() if note.turn_id in p.turn_ids), None)
-                if runner is not None:
+                body = dict(note.data.get("update") or {})
+                if runner is not None and runner.acp is not None:
+                    self._order(runner, "acp", message=acp_agent.update(note.session_id, body))
+                elif runner is not None:
                     # Streamed as the CLI streams it (a reasoning item, a partial
                     # message), where its output mode streams at all.
-                    self._order(runner, "update", update=dict(note.data.get("update") or {}))
+                    self._order(runner, "update", update=body)
             return
         if note.kind is NotificationKind.MODEL_EXCHANGE:
             self._exchange(note)
@@ -468,6 +493,11 @@ class PuppetServer:
             if runner is None:
                 return
             process = runner
+            if process.acp is not None:
+                process.acp.turn_over(str(note.turn_id))  # the prompt's answer
+                self._wait(lambda: process.pending == 0 or not process.connected,
+                           f"{process.describe()} to answer its prompt")
+                return
             session = self.hosts[process.kind].sessions[note.session_id]
             turn = session.turn(str(note.turn_id))
             self._order(process, "turn_complete", turn={

@@ -17,11 +17,13 @@ harness sends   meaning
 ``sync``        answer at once (every signal that arrived before it was reported first)
 ``exchange``    make the model ``request`` of ``exchange`` at the CLI's base URL
                 (:mod:`~conformance.processes.models`); answer what came back
+``acp``         print ``message`` (one JSON-RPC line of the ACP agent) on stdout
 ``exit``        flush and exit with ``code`` (or die of ``signal``)
 ==============  =========================================================================
 
 The fake reports, unasked, ``signal`` (``signum``) when one of SIGTERM, SIGINT or
-SIGHUP arrives, and then waits for the harness's ``exit``. End of the stream means
+SIGHUP arrives, and then waits for the harness's ``exit``; in ACP mode each line its
+client writes (``acp``, ``line``) and the end of its stdin (``quit``). End of the stream means
 the harness is gone: the fake exits at once (status 1) instead of lingering.
 """
 

@@ -518,3 +518,72 @@ def test_codex_asks_its_configured_provider_and_a_command_line_override_wins(
     assert models.base_url("codex", env, tmp_path / "none") == "http://ignored:2/v1"
     assert models.request_url("codex", "http://127.0.0.1:8765/v1/responses",
                               "http://b:3/r/x") == "http://b:3/r/x/responses"
+
+
+# -- the ACP agent ---------------------------------------------------------------------------
+
+class _Client:
+    """The client end of an ACP agent's stdio: one JSON-RPC message per line."""
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.seen: list[dict[str, object]] = []
+        self._next = 0
+
+    def request(self, method: str, **params: object) -> int:
+        self._next += 1
+        self.write({"jsonrpc": "2.0", "id": self._next, "method": method, "params": params})
+        return self._next
+
+    def write(self, message: dict[str, object]) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(json.dumps(message) + "\n")
+        self.process.stdin.flush()
+
+    def until(self, world: Harness, request_id: int, seconds: float = 0.0) -> dict[str, object]:
+        """Let ``seconds`` of harness time pass, then read up to the answer."""
+        world.tick() if not seconds else world.advance(seconds)
+        assert self.process.stdout is not None
+        while True:
+            line = self.process.stdout.readline()
+            assert line, f"the agent closed stdout; seen: {self.seen}"
+            message = json.loads(line)
+            self.seen.append(message)
+            if message.get("id") == request_id:
+                return message
+
+
+def test_gemini_acp_takes_prompts_over_json_rpc_and_streams_its_turns(world: Harness) -> None:
+    """``gemini --acp`` as an ACP client drives it: what the real one answered, measured
+    (``conformance/processes/acp_agent.py``), and a turn's updates before its answer."""
+    home = world.world.home / "agents" / "g"
+    home.mkdir(parents=True)
+    process = subprocess.Popen(["gemini", "--acp"], cwd=world.world.workspace, text=True,
+                               env={**os.environ, **world.world.env, "HOME": str(home)},
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, start_new_session=True)
+    client = _Client(process)
+    hello = client.until(world, client.request("initialize", protocolVersion=1,
+                                               clientCapabilities={}))
+    assert hello["result"]["protocolVersion"] == 1  # type: ignore[index]
+    new = client.until(world, client.request("session/new", cwd=str(world.world.workspace),
+                                             mcpServers=[]))
+    session_id = str(new["result"]["sessionId"])  # type: ignore[index]
+    for turn, text in enumerate(("Say hello", "Now say goodbye")):
+        asked = client.request("session/prompt", sessionId=session_id,
+                               prompt=[{"type": "text", "text": text}])
+        answer = client.until(world, asked, 10.0)
+        assert answer["result"] == {"stopReason": "end_turn"}, answer
+        updates = [m for m in client.seen if m.get("method") == "session/update"]
+        assert updates and all(m["params"]["sessionId"] == session_id  # type: ignore[index]
+                               for m in updates)
+        chat = native.locate("gemini", home, world.world.workspace, session_id)
+        assert chat is not None and native.read("gemini", chat).turns_completed == turn + 1
+    unknown = client.until(world, client.request("session/set_model", sessionId=session_id))
+    assert unknown["error"]["code"] == -32601  # type: ignore[index]
+    assert process.stdin is not None
+    process.stdin.close()  # the end of stdin ends the agent, as the real one
+    world.tick()
+    assert process.wait(timeout=60) == 0
+    ops = [c.op for c in world.calls.for_session(session_id)]
+    assert ops.count("process:acp session/prompt") == 2 and "process:exit" in ops
