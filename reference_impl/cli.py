@@ -3,7 +3,8 @@ orchestrator on a small scripted world, to see what it writes.
 
     python -m reference_impl [--persist-session] [--debug-log PATH] [--root DIR]
                              [--agent ID[:BACKEND]]... [--prompt TEXT]
-                             [--real [--home DIR] [--follow-up TEXT] [--bound S]]
+                             [--real [--home DIR] [--follow-up TEXT] [--bound S]
+                                     [--gemini-acp]]
 
 The world is the conformance suite's own: fake Codex, Claude Code and Gemini CLI
 backends writing their real native files, on a frozen clock, so a run takes no time
@@ -22,7 +23,9 @@ new one in the world): the CLI settings found there (``config.toml``,
 ``.claude/settings.json``, ``.gemini/settings.json``) are carried into each agent's
 home. Each agent's first turn is waited for (at most ``--bound`` real seconds), then
 with ``--follow-up`` the agent is resumed with that prompt and its second turn
-waited for; then it is closed. Exit status 1 if a turn did not come in time.
+waited for; then it is closed. ``--gemini-acp`` runs Gemini CLI as an ACP agent
+(``gemini --acp``: one process per session takes every prompt). Exit status 1 if a
+turn did not come in time.
 """
 
 from __future__ import annotations
@@ -101,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
                         "(default: a new one in the world)")
     p.add_argument("--follow-up", default=None, metavar="TEXT",
                    help="with --real: resume each agent with this prompt after its turn")
+    p.add_argument("--gemini-acp", action="store_true",
+                   help="with --real: run Gemini CLI as an ACP agent (gemini --acp)")
     p.add_argument("--bound", type=float, default=180.0, metavar="S",
                    help="with --real: real seconds to wait for a turn (default: %(default)s)")
     return p
@@ -134,9 +139,13 @@ class TurnTimeout(Exception):
 
 def run_real(persistence: PersistenceConfig, root: Path, agents: Sequence[tuple[str, BackendKind]],
              prompt: str, *, home: Path | None = None, follow_up: str | None = None,
-             bound: float = 180.0) -> list[str]:
+             bound: float = 180.0, gemini_acp: bool = False) -> list[str]:
     """Run ``agents`` as real CLI processes (module docstring); the files left."""
-    from reference_impl.processes import ProcessHost, ProcessOrchestrator
+    from reference_impl.processes import (
+        AcpProcessOrchestrator,
+        ProcessHost,
+        ProcessOrchestrator,
+    )
 
     directories = {name: root / name for name in ("acp_home", "traces", "workspace")}
     main = home or root / "home"
@@ -146,7 +155,8 @@ def run_real(persistence: PersistenceConfig, root: Path, agents: Sequence[tuple[
                   trace_dir=directories["traces"], workspace=directories["workspace"],
                   clock=HarnessClock(),  # never started: it reads the machine's time
                   backends={}, settings=Settings(persist_session=persistence.enabled))
-    orchestrator = ProcessOrchestrator(world, persistence=persistence)
+    kind_of = AcpProcessOrchestrator if gemini_acp else ProcessOrchestrator
+    orchestrator = kind_of(world, persistence=persistence)
 
     def wait(agent_id: str, kind: BackendKind, turns: int) -> None:
         host = orchestrator.hosts[kind]
@@ -154,8 +164,10 @@ def run_real(persistence: PersistenceConfig, root: Path, agents: Sequence[tuple[
         assert isinstance(host, ProcessHost) and view is not None and view.session_id
         session = host.sessions[view.session_id]
         deadline = time.monotonic() + bound
+        # Until the turn is heard of and, for a one-prompt CLI, its process is over
+        # (an ACP agent stays for the next prompt).
         while session.turns_completed < turns or any(
-                r.popen.poll() is None for r in session.runs):
+                r.popen.poll() is None and not r.acp for r in session.runs):
             if time.monotonic() > deadline:
                 raise TurnTimeout(f"{agent_id} ({kind.value}): turn {turns} did not come "
                                   f"within {bound:g} s")
@@ -197,7 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.real:
         try:
             files = run_real(persistence, root, agents, args.prompt, home=args.home,
-                             follow_up=args.follow_up, bound=args.bound)
+                             follow_up=args.follow_up, bound=args.bound,
+                             gemini_acp=args.gemini_acp)
         except TurnTimeout as error:
             print(f"reference-orchestrator: {error}", file=sys.stderr)
             return 1

@@ -91,6 +91,12 @@ class _Run:
     notified: bool = False
     killed: bool = False
     reaped: bool = False
+    #: An ACP agent (``gemini --acp``): the JSON-RPC ids of its prompts by turn, the
+    #: next id, and the text of the message streamed so far.
+    acp: bool = False
+    prompts: dict[int, str] = field(default_factory=dict)
+    next_id: int = 1
+    said: str = ""
 
 
 @dataclass
@@ -105,14 +111,19 @@ class _Session:
     ended: bool = False
     #: Where the Codex notify program of its home appends the payloads.
     sink: Path | None = None
+    #: Prompts taken so far (each a turn, numbered from 0).
+    prompts: int = 1
 
 
 class ProcessHost:
     """A :class:`~conformance.contract.SessionHost` that launches the CLI ``kind``."""
 
     def __init__(self, kind: BackendKind, world: World, *, record_exchanges: bool = False,
-                 news: threading.RLock | None = None) -> None:
+                 news: threading.RLock | None = None, acp: bool = False) -> None:
         self.kind = kind
+        #: Gemini CLI as an ACP agent (``gemini --acp``): one process per session takes
+        #: every prompt, instead of one ``gemini -p`` per prompt.
+        self.acp = acp and kind is BackendKind.GEMINI
         self.world = world
         self.sessions: dict[str, _Session] = {}
         self._subscribers: list[Callable[[Notification], None]] = []
@@ -172,6 +183,11 @@ class ProcessHost:
             run = self._launch(["claude", "-p", prompt, "--output-format", "stream-json",
                                 "--verbose", "--session-id", session_id], cwd, full, "")
             self._first_json(run, _STARTED[self.kind])
+        elif self.acp:
+            run = self._launch(["gemini", "--acp"], cwd, full, "", acp=True)
+            session_id = self._acp_open(run, "session/new", {"cwd": str(cwd),
+                                                             "mcpServers": []})
+            self._acp_prompt(run, prompt, f"{session_id}/turn/0", session_id)
         else:
             run = self._launch(["gemini", "-p", prompt, "--output-format", "stream-json"],
                                cwd, full, "")
@@ -224,6 +240,9 @@ class ProcessHost:
         session = self._session(session_id)
         if session.ended:
             raise BackendError(f"{self.kind.value} session {session_id} has ended")
+        if self.acp:
+            return self._acp_send(session, prompt)
+        turn_id = f"{session_id}/turn/{session.prompts}"
         full, route, options = self._env(session.home, session.env)
         if self.kind is BackendKind.CODEX:
             argv = ["codex", "exec", *options, "--json", "--skip-git-repo-check",
@@ -235,7 +254,6 @@ class ProcessHost:
         else:
             argv = ["gemini", "-p", prompt, "--output-format", "stream-json",
                     "--resume", session_id]
-        turn_id = f"{session_id}/turn/{len(session.runs)}"
         run = self._launch(argv, session.cwd, full, turn_id)
         try:
             # Delivered once the CLI took the prompt: it prints its first line then.
@@ -246,6 +264,7 @@ class ProcessHost:
             raise BackendError(f"{self.kind.value} session {session_id} did not take the "
                                f"prompt: {error}") from None
         session.runs.append(run)
+        session.prompts += 1
         self._bind(route, session, turn_id)
         return turn_id
 
@@ -275,8 +294,10 @@ class ProcessHost:
                 if self.kind is BackendKind.CODEX:
                     self._read_notify(session)
                 run.reaped = True
-                if run.popen.stdout is not None:
-                    run.popen.stdout.close()
+                for pipe in (run.popen.stdout, run.popen.stdin):
+                    if pipe is not None:
+                        with contextlib.suppress(OSError):
+                            pipe.close()
                 if not run.killed and not session.ended and not any(
                         r.popen.poll() is None for r in session.runs):
                     # The session's last process ended on its own (after its prompt,
@@ -290,8 +311,10 @@ class ProcessHost:
         for session in self.sessions.values():
             for run in session.runs:
                 run.popen.poll()
-                if run.popen.stdout is not None and not run.popen.stdout.closed:
-                    run.popen.stdout.close()
+                for pipe in (run.popen.stdout, run.popen.stdin):
+                    if pipe is not None and not pipe.closed:
+                        with contextlib.suppress(OSError):
+                            pipe.close()
         if self.relay is not None:
             self.relay.close()
         shutil.rmtree(self._private, ignore_errors=True)
@@ -363,30 +386,98 @@ class ProcessHost:
                 NotificationKind.MODEL_EXCHANGE, self.kind, session.session_id,
                 self.world.clock.now(), turn_id, {"request": request, "response": response}))
 
-    def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], turn_id: str) -> _Run:
+    def _launch(self, argv: list[str], cwd: Path, env: dict[str, str], turn_id: str, *,
+                acp: bool = False) -> _Run:
         try:
-            popen = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+            popen = subprocess.Popen(argv, cwd=cwd, env=env,
+                                     stdin=subprocess.PIPE if acp else subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      start_new_session=True)
         except OSError as error:
             raise BackendError(f"cannot launch {argv[0]}: {error}") from error
         assert popen.stdout is not None
         os.set_blocking(popen.stdout.fileno(), False)
-        return _Run(popen, turn_id)
+        return _Run(popen, turn_id, acp=acp)
 
-    def _first_json(self, run: _Run, kind: str) -> dict[str, object]:
-        """Wait (bounded) for the first stdout line of type ``kind``."""
+    # -- ACP (gemini --acp) --------------------------------------------------------------
+
+    def _acp_write(self, run: _Run, method: str, params: Mapping[str, object]) -> int:
+        request_id, run.next_id = run.next_id, run.next_id + 1
+        line = json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
+                           "params": dict(params)}) + "\n"
+        try:
+            assert run.popen.stdin is not None
+            run.popen.stdin.write(line.encode("utf-8"))
+            run.popen.stdin.flush()
+        except (OSError, ValueError) as error:
+            raise BackendError(f"the ACP agent took no {method}: {error}") from None
+        return request_id
+
+    def _acp_open(self, run: _Run, method: str, params: Mapping[str, object]) -> str:
+        """``initialize``, then ``method`` (``session/new`` or ``session/load``): the
+        session's id."""
+        self._first_json(run, "", request=self._acp_write(run, "initialize", {
+            "protocolVersion": 1, "clientCapabilities": {
+                "fs": {"readTextFile": False, "writeTextFile": False}, "terminal": False}}))
+        answer = self._first_json(run, "", request=self._acp_write(run, method, params))
+        result = answer.get("result")
+        if method == "session/load":
+            return str(params.get("sessionId"))
+        if not isinstance(result, dict) or not result.get("sessionId"):
+            raise BackendError(f"the ACP agent answered {method} with {answer}")
+        return str(result["sessionId"])
+
+    def _acp_prompt(self, run: _Run, prompt: str, turn_id: str, session_id: str) -> None:
+        request_id = self._acp_write(run, "session/prompt", {
+            "sessionId": session_id, "prompt": [{"type": "text", "text": prompt}]})
+        run.prompts[request_id] = turn_id
+
+    def _acp_send(self, session: _Session, prompt: str) -> str:
+        """A prompt for the session's agent, or for a new one that loads the session
+        when its process is gone."""
+        turn_id = f"{session.session_id}/turn/{session.prompts}"
+        live = next((r for r in session.runs if r.acp and r.popen.poll() is None
+                     and not r.killed), None)
+        if live is None:
+            full, route, _ = self._env(session.home, session.env)
+            live = self._launch(["gemini", "--acp"], session.cwd, full, turn_id, acp=True)
+            try:
+                self._acp_open(live, "session/load", {"sessionId": session.session_id,
+                                                      "cwd": str(session.cwd),
+                                                      "mcpServers": []})
+            except BackendError as error:
+                live.reaped = True
+                _reap(live)
+                raise BackendError(f"gemini session {session.session_id} did not load: "
+                                   f"{error}") from None
+            self._bind(route, session, turn_id)
+            session.runs.append(live)
+        self._acp_prompt(live, prompt, turn_id, session.session_id)
+        session.prompts += 1
+        return turn_id
+
+    def _first_json(self, run: _Run, kind: str, *, request: int | None = None
+                    ) -> dict[str, object]:
+        """Wait (bounded) for the first stdout line of type ``kind`` (or, for an ACP
+        agent, the answer to JSON-RPC ``request``; an error answer raises)."""
         deadline = time.monotonic() + BOUND
         assert run.popen.stdout is not None
         fd = run.popen.stdout.fileno()
         ended = False
+        wanted = repr(kind) if request is None else f"answer to request {request}"
         while True:
             for event in _events(run):
-                if event.get("type") == kind:
+                if request is not None and event.get("id") == request \
+                        and "method" not in event:
+                    if "error" in event:
+                        raise BackendError(f"{self.kind.value} answered request {request} "
+                                           f"with {event['error']}")
+                    return event
+                if request is None and event.get("type") == kind:
                     return event
             left = deadline - time.monotonic()
             if left <= 0 or ended:
-                raise BackendError(f"{self.kind.value} printed no {kind!r} line "
+                raise BackendError(f"{self.kind.value} printed no {wanted} "
                                    f"(exit status {run.popen.poll()})")
             if select.select([fd], [], [], min(left, 0.5))[0]:
                 try:
@@ -408,6 +499,9 @@ class ProcessHost:
             if not chunk:
                 break
             run.buffer += chunk
+        if run.acp:
+            self._read_acp(session, run)
+            return
         last_text = ""
         for event in _events(run):
             if event.get("type") == "message" and event.get("role") == "assistant":
@@ -424,6 +518,46 @@ class ProcessHost:
                     "type": "agent-turn-complete", "thread-id": session.session_id,
                     "turn-id": run.turn_id, "cwd": str(session.cwd),
                     "last-assistant-message": final if isinstance(final, str) else ""})
+
+    def _read_acp(self, session: _Session, run: _Run) -> None:
+        """An ACP agent's lines: updates of the running turn, and the answers to its
+        prompts (the turn is over: ``end_turn``, or another stop reason)."""
+        for event in _events(run):
+            params = event.get("params")
+            if event.get("method") == "session/update" and isinstance(params, dict):
+                body = params.get("update")
+                if not isinstance(body, dict):
+                    continue
+                turn_id = next(iter(run.prompts.values()), None)
+                content = body.get("content")
+                if body.get("sessionUpdate") == "agent_message_chunk" and isinstance(
+                        content, dict) and isinstance(content.get("text"), str):
+                    run.said += content["text"]
+                self._tell(NotificationKind.SESSION_UPDATE, session, turn_id,
+                           {"update": body})
+            elif event.get("method") == "session/request_permission":
+                self._acp_allow(run, event)
+            elif "method" not in event and event.get("id") in run.prompts:
+                turn_id = run.prompts.pop(int(str(event["id"])))
+                said, run.said = run.said, ""
+                self._complete(session, turn_id, {
+                    "type": "agent-turn-complete", "thread-id": session.session_id,
+                    "turn-id": turn_id, "cwd": str(session.cwd),
+                    "last-assistant-message": said})
+
+    def _acp_allow(self, run: _Run, event: Mapping[str, object]) -> None:
+        """A permission request: the first option the agent offers (it lists the
+        allowing ones first)."""
+        params = event.get("params")
+        options = params.get("options") if isinstance(params, dict) else None
+        first = options[0] if isinstance(options, list) and options else {}
+        answer = {"jsonrpc": "2.0", "id": event.get("id"), "result": {"outcome": {
+            "outcome": "selected", "optionId": first.get("optionId")
+            if isinstance(first, dict) else None}}}
+        with contextlib.suppress(OSError, ValueError):
+            assert run.popen.stdin is not None
+            run.popen.stdin.write((json.dumps(answer) + "\n").encode("utf-8"))
+            run.popen.stdin.flush()
 
     def _read_notify(self, session: _Session) -> None:
         sink = session.sink
@@ -521,8 +655,10 @@ def _reap(run: _Run) -> None:
     """Wait (bounded) for a run that failed to start, and close its pipe."""
     with contextlib.suppress(subprocess.TimeoutExpired):
         run.popen.wait(timeout=BOUND)
-    if run.popen.stdout is not None:
-        run.popen.stdout.close()
+    for pipe in (run.popen.stdout, run.popen.stdin):
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
 
 
 def _events(run: _Run) -> Iterator[dict[str, object]]:
@@ -549,12 +685,17 @@ class ProcessOrchestrator(ReferenceOrchestrator):
     #: Results owed to parents, kept while :meth:`pump` tells one moment's news.
     _deferred: list[tuple[Agent, Notification]] | None = None
 
+    #: Run Gemini CLI as an ACP agent (``gemini --acp``, one process per session)
+    #: instead of one ``gemini -p`` per prompt.
+    gemini_over_acp = False
+
     def _make_hosts(self, world: World) -> dict[BackendKind, SessionHost]:
         # With persistence on, every CLI asks its model through a relay that records
         # the exchanges (seed 001's raw log); all news is told under one lock.
         self._news = threading.RLock()
         record = self.persisted.enabled
-        return {kind: ProcessHost(kind, world, record_exchanges=record, news=self._news)
+        return {kind: ProcessHost(kind, world, record_exchanges=record, news=self._news,
+                                  acp=self.gemini_over_acp)
                 for kind in BackendKind}
 
     def pump(self) -> None:
@@ -637,6 +778,15 @@ class ProcessAdapter:
 
     def start(self, world: World) -> ProcessOrchestrator:
         return ProcessOrchestrator(world, components=[TraceComponent(world)])
+
+
+class AcpProcessOrchestrator(ProcessOrchestrator):
+    """The process backend with Gemini CLI as an ACP agent (``reference-orchestrator
+    --real --gemini-acp``). Not an adapter of the suite yet: through the fakes it
+    fails ISO-003 (it takes a turn's final answer from every streamed message chunk,
+    which the fake turns split into an intermediate and a final chunk) and TRC-004."""
+
+    gemini_over_acp = True
 
 
 conformance_adapter = ProcessAdapter()

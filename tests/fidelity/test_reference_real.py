@@ -59,8 +59,10 @@ def _main_home(root: Path, kind: BackendKind, servers: MockServers) -> Path:
     return home
 
 
-@pytest.mark.parametrize("kind", list(NEWEST), ids=[k.value for k in NEWEST])
-def test_the_reference_runs_the_real_cli_end_to_end(kind: BackendKind,
+@pytest.mark.parametrize(("kind", "acp"), [(k, False) for k in NEWEST]
+                         + [(BackendKind.GEMINI, True)],
+                         ids=[*(k.value for k in NEWEST), "gemini-acp"])
+def test_the_reference_runs_the_real_cli_end_to_end(kind: BackendKind, acp: bool,
                                                     servers: MockServers) -> None:
     try:
         exe = executable(kind, NEWEST[kind])
@@ -76,7 +78,8 @@ def test_the_reference_runs_the_real_cli_end_to_end(kind: BackendKind,
         command = [sys.executable, "-m", "reference_impl", "--real", "--persist-session",
                    "--root", str(root / "world"), "--home", str(home),
                    "--agent", f"worker:{kind.value}", "--prompt", "Say hello in one sentence.",
-                   "--follow-up", "Now say goodbye.", "--bound", str(TURN_BOUND)]
+                   "--follow-up", "Now say goodbye.", "--bound", str(TURN_BOUND),
+                   *(["--gemini-acp"] if acp else [])]
         done = subprocess.run(command, env=env, capture_output=True, text=True,
                               timeout=3 * TURN_BOUND, check=False)
         assert done.returncode == 0, f"{kind.value}: {done.stderr[-3000:]}"
