@@ -12,7 +12,9 @@ machine's ``@invariant`` once after the constructor and once after every rule, a
 ``HarnessMachine.teardown`` runs it once more. A generated subclass re-declares the
 invariant to count those calls, minus the first of each example and the teardown's.
 The same machine with no checks enabled is measured alongside, to show what the
-checks cost.
+checks cost, and the same machine with every check against the reference's process
+backend (``reference_impl.processes``), whose agents are the fake executables: the
+cost of a step when every spawn, follow-up and end is a process the harness plays.
 """
 
 from __future__ import annotations
@@ -107,12 +109,12 @@ class Measurement:
 
 
 def measure(label: str, machine: type[HarnessMachine], checks: Sequence[StepCheck],
-            settings: hypothesis.settings) -> Measurement:
+            settings: hypothesis.settings, adapter: str = "reference_impl") -> Measurement:
     catalogue = load_catalogue()
     some_invariant = catalogue.in_area(Capability.OBSERVABILITY)[0]
     counter = Counter()
     with tempfile.TemporaryDirectory(prefix="bench-steps-") as scratch:
-        context = RunContext(load_adapter("reference_impl"), some_invariant, settings,
+        context = RunContext(load_adapter(adapter), some_invariant, settings,
                              Path(scratch))
         start = time.perf_counter()
         run_machine(counting(machine, counter), context, checks)
@@ -130,10 +132,13 @@ def run() -> Section:
     results = [
         measure("all OBS step checks", ObservabilityMachine, checks, settings),
         measure("no checks (machine only)", ObservabilityMachine, [], settings),
+        measure("all OBS step checks, through processes", ObservabilityMachine, checks,
+                settings, adapter="reference_impl.processes"),
     ]
     section.tables.append(Table(
-        f"In-process, {PROFILE} profile ({settings.max_examples} examples x up to "
-        f"{settings.stateful_step_count} steps), reference_impl",
+        f"{PROFILE} profile ({settings.max_examples} examples x up to "
+        f"{settings.stateful_step_count} steps): reference_impl in-process, and "
+        "reference_impl.processes through the fake executables",
         ("run", "checks", "examples", "steps", "wall s", "steps/s", "steps/example"),
         tuple((m.label, str(m.checks), str(m.examples), str(m.steps), f"{m.seconds:.2f}",
                f"{m.steps_per_second:,.0f}",
@@ -144,6 +149,15 @@ def run() -> Section:
                                   digits=0))
     section.notes.append("a step = one rule execution; wall time includes rule drawing, "
                          "world set-up/teardown per example and the step checks")
+    inside, through = results[0], results[2]
+    if through.steps_per_second:
+        ratio = inside.steps_per_second / through.steps_per_second
+        section.notes.append(
+            f"through processes a step costs {ratio:.1f}x an in-process one (every "
+            "spawn, follow-up and delivery launches a fake CLI, and the harness waits for "
+            "each process it set in motion)"
+            + ("" if through.steps == inside.steps else
+               f"; the two worlds drew {inside.steps} and {through.steps} steps"))
     section.data = {
         "profile": PROFILE,
         "measurements": [
