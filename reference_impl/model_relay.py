@@ -16,17 +16,17 @@ persistence component's to redact. An upstream that cannot be reached is answere
 
 from __future__ import annotations
 
-import contextlib
 import http.server
 import json
 import secrets
-import socket
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from conformance.processes.local_http import LocalHttpServer, body_of, json_or_text, reply
 
 #: Headers that belong to one hop, not to the request.
 _HOP = frozenset({"host", "content-length", "connection", "accept-encoding",
@@ -51,54 +51,25 @@ class ModelRelay:
         self._record = record
         self._routes: dict[str, _Route] = {}
         self._lock = threading.Lock()
-        relay = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                relay._relay(self)
-
-            do_GET = do_POST
-
-            def log_message(self, format: str, *args: Any) -> None:
-                return
-
-        self._http = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._http.daemon_threads = True
-        self._http.timeout = None
-        self._closed = False
-        self._thread = threading.Thread(target=self._serve, name="reference-model-relay",
-                                        daemon=True)
-        self._thread.start()
+        self._http = LocalHttpServer(self._relay, "reference-model-relay")
 
     def route(self, upstream: str) -> str:
         """A new route to ``upstream``; the base URL to give the CLI."""
         name = secrets.token_hex(8)
         with self._lock:
             self._routes[name] = _Route(upstream.rstrip("/"))
-        host, port = self._http.server_address[:2]
-        return f"http://{host!s}:{port}/{name}"
+        return f"{self._http.url}/{name}"
 
     def close(self) -> None:
-        """Stop at once: shutting the listening socket down wakes the loop (the
-        library's ``shutdown()`` would wait up to its half-second poll)."""
-        self._closed = True
-        with contextlib.suppress(OSError):
-            self._http.socket.shutdown(socket.SHUT_RDWR)
-        self._thread.join(timeout=5.0)
-        self._http.server_close()
-
-    def _serve(self) -> None:
-        while not self._closed:
-            self._http.handle_request()
+        self._http.close()
 
     def _relay(self, handler: http.server.BaseHTTPRequestHandler) -> None:
         name, _, rest = handler.path.lstrip("/").partition("/")
         with self._lock:
             route = self._routes.get(name)
-        length = int(handler.headers.get("Content-Length") or 0)
-        raw = handler.rfile.read(length) if length else b""
+        raw = body_of(handler)
         if route is None:
-            self._reply(handler, 404, {"error": f"no route {name!r}"})
+            reply(handler, 404, json.dumps({"error": f"no route {name!r}"}).encode())
             return
         url = route.upstream + ("/" + rest if rest and not rest.startswith("?") else rest)
         headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP}
@@ -113,33 +84,10 @@ class ModelRelay:
             status, data = error.code, error.read()
             kind = error.headers.get("Content-Type", "application/json")
         except (OSError, ValueError) as error:
-            self._reply(handler, 502, {"error": f"the model at {url} cannot be reached: "
-                                                f"{error}"})
+            reply(handler, 502, json.dumps({
+                "error": f"the model at {url} cannot be reached: {error}"}).encode())
             return
         self._record(name, {"method": handler.command, "url": url, "headers": headers,
-                            "body": _parsed(raw)}, _parsed(data))
-        handler.send_response(status)
-        handler.send_header("Content-Type", kind)
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
+                            "body": json_or_text(raw)}, json_or_text(data))
+        reply(handler, status, data, kind)
 
-    @staticmethod
-    def _reply(handler: http.server.BaseHTTPRequestHandler, status: int,
-               body: Mapping[str, Any]) -> None:
-        data = json.dumps(body).encode("utf-8")
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(data)))
-        handler.end_headers()
-        handler.wfile.write(data)
-
-
-def _parsed(data: bytes) -> Any:
-    if not data:
-        return None
-    text = data.decode("utf-8", "replace")
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text

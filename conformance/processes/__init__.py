@@ -9,7 +9,8 @@
 * :mod:`~conformance.processes.server` is the harness side, playing every puppet of
   a world on its fake hosts;
 * :mod:`~conformance.processes.models` is where the fakes send their model requests,
-  and :mod:`~conformance.processes.model_server` the harness's model that answers them;
+  and :mod:`~conformance.processes.model_server` the harness's model that answers them
+  (a :mod:`~conformance.processes.local_http` server, as the reference's relay is);
 * :mod:`~conformance.processes.watch` sees an orchestrator's reads of session files
   (its polls) with inotify.
 
