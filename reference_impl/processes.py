@@ -58,6 +58,7 @@ from conformance.contract import (
     World,
 )
 from conformance.errors import BackendError, SessionNotFound
+from conformance.processes import models
 from reference_impl.adapter import __version__
 from reference_impl.model_relay import ModelRelay
 from reference_impl.orchestrator import Agent, ReferenceOrchestrator
@@ -69,11 +70,6 @@ BOUND = 30.0
 #: The notify program of a Codex home: appends its last argument to the file named
 #: by the one before it (a file of the host's own, outside the agent's directory).
 _SINK = "import sys; open(sys.argv[1], 'a', encoding='utf-8').write(sys.argv[2] + chr(10))"
-#: Each CLI's model base URL: the variable, and the real service's URL.
-_MODEL_BASES = {BackendKind.CODEX: ("OPENAI_BASE_URL", "https://api.openai.com/v1"),
-                BackendKind.CLAUDE: ("ANTHROPIC_BASE_URL", "https://api.anthropic.com"),
-                BackendKind.GEMINI: ("GOOGLE_GEMINI_BASE_URL",
-                                     "https://generativelanguage.googleapis.com")}
 #: The first stdout line of each CLI in its streaming mode: the prompt was taken.
 _STARTED = {BackendKind.CODEX: "thread.started", BackendKind.CLAUDE: "system",
             BackendKind.GEMINI: "init"}
@@ -154,8 +150,8 @@ class ProcessHost:
             values["CODEX_HOME"] = str(home)
         if self.relay is None:
             return values, None, []
-        variable, default = _MODEL_BASES[self.kind]
-        provider = _codex_provider(home) if self.kind is BackendKind.CODEX else None
+        variable, default = models.BASES[self.kind.value]
+        provider = models.codex_provider(home) if self.kind is BackendKind.CODEX else None
         if provider is not None:
             name, upstream = provider
             base = self.relay.route(upstream)
@@ -602,26 +598,6 @@ class ProcessHost:
         """Tell the subscribers ``note``."""
         for callback in list(self._subscribers):
             callback(note)
-
-
-def _codex_provider(codex_home: Path) -> tuple[str, str] | None:
-    """The model provider ``config.toml`` selects and its ``base_url``, if it names
-    one (Codex then ignores ``OPENAI_BASE_URL``)."""
-    try:
-        import tomllib
-    except ImportError:  # pragma: no cover - Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
-    try:
-        config = tomllib.loads((codex_home / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    name = config.get("model_provider")
-    providers = config.get("model_providers")
-    provider = providers.get(name) if isinstance(providers, dict) and isinstance(name, str) \
-        else None
-    if isinstance(provider, dict) and isinstance(provider.get("base_url"), str):
-        return str(name), str(provider["base_url"])
-    return None
 
 
 def _stream_updates(event: Mapping[str, object]) -> list[dict[str, object]]:

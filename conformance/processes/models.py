@@ -28,7 +28,8 @@ when several processes ask at once; a relay that drops the header still gets the
 answer when a single exchange is waited for.
 
 Standard library only, like :mod:`~conformance.processes.wire`: the puppet imports
-this module as a plain file.
+this module as a plain file. The facts are the real CLIs', so an orchestrator that
+relays them reads them here too (the reference's process backend does).
 """
 
 from __future__ import annotations
@@ -70,8 +71,10 @@ def _override(text: str) -> tuple[str, object]:
     return key.strip(), value
 
 
-def _codex_provider_base(codex_home: Path, overrides: Sequence[str]) -> str | None:
-    """``base_url`` of the provider ``config.toml`` (or a ``-c``) selects, if any."""
+def codex_provider(codex_home: Path, overrides: Sequence[str] = ()) -> tuple[str, str] | None:
+    """The model provider Codex asks, named by ``model_provider`` in ``config.toml``
+    (or a ``-c``), and its ``base_url``; ``None`` when none is named with a URL (Codex
+    then asks ``OPENAI_BASE_URL``, which it ignores for a named one)."""
     try:
         config: dict[str, Any] = _toml().loads(
             (codex_home / "config.toml").read_text(encoding="utf-8"))
@@ -85,7 +88,7 @@ def _codex_provider_base(codex_home: Path, overrides: Sequence[str]) -> str | No
     providers = config.get("model_providers")
     if url is None and isinstance(providers, dict) and isinstance(providers.get(name), dict):
         url = providers[name].get("base_url")
-    return url if isinstance(url, str) else None
+    return (name, url) if isinstance(url, str) else None
 
 
 def base_url(kind: str, env: Mapping[str, str], codex_home: Path | None = None,
@@ -94,9 +97,9 @@ def base_url(kind: str, env: Mapping[str, str], codex_home: Path | None = None,
     Codex: its configured provider's, with the command line's ``-c`` overrides)."""
     variable, default = BASES[kind]
     if kind == "codex" and codex_home is not None:
-        configured = _codex_provider_base(codex_home, overrides)
-        if configured:
-            return configured.rstrip("/")
+        configured = codex_provider(codex_home, overrides)
+        if configured and configured[1]:
+            return configured[1].rstrip("/")
     return (env.get(variable) or default).rstrip("/")
 
 
