@@ -28,8 +28,9 @@ import signal
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 if __package__:
     from conformance.processes import wire
@@ -475,30 +476,24 @@ class Puppet:
         is a prompt for the session, the first one starts it; ``/quit``, ``/exit`` or
         the end of input quit. The orders of the harness come in between."""
         typed = b""
+
+        def drain() -> None:
+            # What was typed before the harness asked is the harness's to know first:
+            # the orchestrator typed it during its call.
+            nonlocal typed
+            while select.select([sys.stdin], [], [], 0)[0]:
+                chunk = os.read(sys.stdin.fileno(), 4096)
+                typed = self._typed(typed + chunk, ended=not chunk)
+                if not chunk:
+                    break
+
         while True:
             ready = select.select([self.sock, sys.stdin], [], [])[0]
             if sys.stdin in ready:
                 chunk = os.read(sys.stdin.fileno(), 4096)
                 typed = self._typed(typed + chunk, ended=not chunk)
             if self.sock in ready:
-                try:
-                    order = self.reader.read()
-                except wire.WireError:
-                    order = None
-                if order is None:
-                    self._die(1)
-                    return
-                if order.get("op") == "sync":
-                    # What was typed before the harness asked is the harness's to know
-                    # first: the orchestrator typed it during its call.
-                    while select.select([sys.stdin], [], [], 0)[0]:
-                        chunk = os.read(sys.stdin.fileno(), 4096)
-                        typed = self._typed(typed + chunk, ended=not chunk)
-                        if not chunk:
-                            break
-                self.obey(order)
-                while self.reader.pending():
-                    self.obey(self.reader.read() or {"op": "exit", "code": 1})
+                self._take_orders(drain)
 
     def run_acp(self) -> None:
         """The ACP agent (``gemini --acp``): every JSON-RPC line on stdin goes to the
@@ -519,25 +514,33 @@ class Puppet:
                     wire.send(self.sock, {"event": "acp",
                                           "line": raw.decode("utf-8", "replace")})
 
+        def drain() -> None:
+            # What the client wrote before the harness asked came first.
+            while not ended and select.select([sys.stdin], [], [], 0)[0]:
+                take(os.read(sys.stdin.fileno(), 65536))
+
         while True:
             ready = select.select([self.sock] + ([] if ended else [sys.stdin]), [], [])[0]
             if sys.stdin in ready:
                 take(os.read(sys.stdin.fileno(), 65536))
             if self.sock in ready:
-                try:
-                    order = self.reader.read()
-                except wire.WireError:
-                    order = None
-                if order is None:
-                    self._die(1)
-                    return
-                if order.get("op") == "sync":
-                    # What the client wrote before the harness asked came first.
-                    while not ended and select.select([sys.stdin], [], [], 0)[0]:
-                        take(os.read(sys.stdin.fileno(), 65536))
-                self.obey(order)
-                while self.reader.pending():
-                    self.obey(self.reader.read() or {"op": "exit", "code": 1})
+                self._take_orders(drain)
+
+    def _take_orders(self, drain: Callable[[], None]) -> None:
+        """Obey the harness's next order and any already buffered, for a puppet that
+        also reads its stdin: ``drain`` reads what stdin holds before a ``sync`` is
+        answered. A harness that is gone ends the process."""
+        try:
+            order = self.reader.read()
+        except wire.WireError:
+            order = None
+        if order is None:
+            self._die(1)
+        if order.get("op") == "sync":
+            drain()
+        self.obey(order)
+        while self.reader.pending():
+            self.obey(self.reader.read() or {"op": "exit", "code": 1})
 
     def _typed(self, typed: bytes, *, ended: bool) -> bytes:
         """Send every complete line of ``typed`` as a prompt; the rest stays typed."""
@@ -743,7 +746,7 @@ class Puppet:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
 
-    def _die(self, code: int) -> None:
+    def _die(self, code: int) -> NoReturn:
         self._flush()
         os._exit(code)
 
