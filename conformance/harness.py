@@ -26,6 +26,8 @@ from conformance.clock import HarnessClock, since_start
 from conformance.contract import (
     Adapter,
     BackendKind,
+    Notification,
+    NotificationKind,
     Orchestrator,
     SessionView,
     Settings,
@@ -137,6 +139,8 @@ class Harness:
         #: and what was gone (see :meth:`observe`).
         self.gone: dict[str, tuple[float, list[Path]]] = {}
         self.shut_down = False
+        #: Who hears the session updates a process orchestrator was shown.
+        self._shown_to: list[Callable[[Notification], None]] = []
         #: The text of every follow-up the user sent, by its ``harness:send`` entry.
         self.user_prompts: dict[int, str] = {}
         self.orchestrator = self._start(adapter)
@@ -436,6 +440,23 @@ class Harness:
         for _, note in untold:
             self.calls.record(self.clock.now(), note.backend, f"notify:{note.kind.value}",
                               note.session_id, happened_at=note.time)
+        assert self.puppets is not None
+        for update in self.puppets.take_shown():
+            for callback in list(self._shown_to):
+                callback(update)
+
+    def subscribe_shown(self, callback: Callable[[Notification], None]) -> None:
+        """Call ``callback`` with every session update the orchestrator was shown, when
+        it can know of it: for an in-process orchestrator, each update a fake host
+        delivers, as it delivers it; for a process orchestrator, each update the JSON
+        lines its processes printed convey (:mod:`conformance.processes.stream_updates`),
+        at its next call (it reads their stdout then). What a canonical log owes."""
+        if self.puppets is None:
+            for host in self.hosts.values():
+                host.subscribe(lambda note: callback(note) if note.kind is
+                               NotificationKind.SESSION_UPDATE else None)
+            return
+        self._shown_to.append(callback)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
         try:

@@ -145,6 +145,7 @@ def run_real(persistence: PersistenceConfig, root: Path, agents: Sequence[tuple[
         AcpProcessOrchestrator,
         ProcessHost,
         ProcessOrchestrator,
+        components,
     )
 
     directories = {name: root / name for name in ("acp_home", "traces", "workspace")}
@@ -156,7 +157,7 @@ def run_real(persistence: PersistenceConfig, root: Path, agents: Sequence[tuple[
                   clock=HarnessClock(),  # never started: it reads the machine's time
                   backends={}, settings=Settings(persist_session=persistence.enabled))
     kind_of = AcpProcessOrchestrator if gemini_acp else ProcessOrchestrator
-    orchestrator = kind_of(world, persistence=persistence)
+    orchestrator = kind_of(world, components(world), persistence=persistence)
 
     def wait(agent_id: str, kind: BackendKind, turns: int) -> None:
         host = orchestrator.hosts[kind]

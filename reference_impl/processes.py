@@ -59,7 +59,10 @@ from conformance.contract import (
 )
 from conformance.errors import BackendError, SessionNotFound
 from conformance.processes import models
+from conformance.processes.stream_updates import updates_of
 from reference_impl.adapter import __version__
+from reference_impl.canonical_log_component import CanonicalLogComponent
+from reference_impl.components import Component
 from reference_impl.model_relay import ModelRelay
 from reference_impl.orchestrator import Agent, ReferenceOrchestrator
 from reference_impl.trace_component import TraceComponent
@@ -502,7 +505,7 @@ class ProcessHost:
         for event in _events(run):
             if event.get("type") == "message" and event.get("role") == "assistant":
                 last_text = str(event.get("content", ""))
-            for update in _stream_updates(event):
+            for update in updates_of(event):
                 self._tell(NotificationKind.SESSION_UPDATE, session, run.turn_id,
                            {"update": update})
             if event.get("type") == "turn.completed":
@@ -598,33 +601,6 @@ class ProcessHost:
         """Tell the subscribers ``note``."""
         for callback in list(self._subscribers):
             callback(note)
-
-
-def _stream_updates(event: Mapping[str, object]) -> list[dict[str, object]]:
-    """What a streamed stdout line of a running turn says, as ACP session updates
-    (the shape in-process backends deliver): Codex's reasoning items, Claude Code's
-    assistant blocks, Gemini CLI's message deltas."""
-    def chunk(kind: str, text: object) -> list[dict[str, object]]:
-        if not isinstance(text, str):
-            return []
-        return [{"sessionUpdate": kind, "content": {"type": "text", "text": text}}]
-
-    kind = event.get("type")
-    item = event.get("item")
-    if kind == "item.completed" and isinstance(item, dict) and item.get("type") == "reasoning":
-        return chunk("agent_thought_chunk", item.get("text"))
-    message = event.get("message")
-    if kind == "assistant" and isinstance(message, dict):
-        updates: list[dict[str, object]] = []
-        for block in message.get("content") or []:
-            if isinstance(block, dict) and block.get("type") == "thinking":
-                updates += chunk("agent_thought_chunk", block.get("thinking"))
-            elif isinstance(block, dict) and block.get("type") == "text":
-                updates += chunk("agent_message_chunk", block.get("text"))
-        return updates
-    if kind == "message" and event.get("role") == "assistant" and event.get("delta"):
-        return chunk("agent_message_chunk", event.get("content"))
-    return []
 
 
 def _reap(run: _Run) -> None:
@@ -743,17 +719,24 @@ class ProcessOrchestrator(ReferenceOrchestrator):
         return super()._locate(agent)
 
 
+def components(world: World) -> list[Component]:
+    """The components the process backend runs with: the canonical log under
+    ``world.acp_home`` and the rollout trace under ``world.trace_dir``."""
+    return [CanonicalLogComponent(world), TraceComponent(world)]
+
+
 class ProcessAdapter:
     """Adapter for the reference orchestrator's process backend."""
 
     name = "reference_impl.processes"
     version = __version__
     capabilities = frozenset({Capability.OBSERVABILITY, Capability.ISOLATION,
-                              Capability.PERSISTENCE, Capability.TRACE})
+                              Capability.PERSISTENCE, Capability.CANONICAL_LOG,
+                              Capability.TRACE})
     launches_processes = True
 
     def start(self, world: World) -> ProcessOrchestrator:
-        return ProcessOrchestrator(world, components=[TraceComponent(world)])
+        return ProcessOrchestrator(world, components=components(world))
 
 
 class AcpProcessOrchestrator(ProcessOrchestrator):

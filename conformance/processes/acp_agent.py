@@ -97,17 +97,21 @@ class AcpAgent:
     """Answers one process's ACP requests on its fake host.
 
     ``start`` starts the session at its first prompt and returns the first turn's id;
-    ``home`` is the CLI's home for the process. Every answer goes to ``emit``.
+    ``home`` is the CLI's home for the process. Every answer goes to ``emit``, except
+    the history a ``session/load`` replays, which goes to ``replay`` (it shows nothing
+    new: a canonical log owes none of it).
     """
 
     def __init__(self, kind: BackendKind, host: FakeSessionHost, home: Path,
-                 env: Mapping[str, str], tag: str, emit: Callable[[Message], None]) -> None:
+                 env: Mapping[str, str], tag: str, emit: Callable[[Message], None],
+                 replay: Callable[[Message], None] | None = None) -> None:
         self.kind = kind
         self.host = host
         self.home = home
         self.env = dict(env)
         self.tag = tag
         self.emit = emit
+        self.replay = replay or emit
         self.state = AcpState()
 
     def handle(self, line: str) -> tuple[str | None, str | None]:
@@ -177,12 +181,12 @@ class AcpAgent:
         if not session.alive:
             self.host.resume_session(wanted)
         for turn in session.turns:
-            self.emit(update(wanted, {"sessionUpdate": "user_message_chunk",
-                                      "content": {"type": "text", "text": turn.prompt}}))
+            self.replay(update(wanted, {"sessionUpdate": "user_message_chunk",
+                                        "content": {"type": "text", "text": turn.prompt}}))
             if turn.completed_at is not None and turn.script.final:
-                self.emit(update(wanted, {"sessionUpdate": "agent_message_chunk",
-                                          "content": {"type": "text",
-                                                      "text": turn.script.final}}))
+                self.replay(update(wanted, {"sessionUpdate": "agent_message_chunk",
+                                            "content": {"type": "text",
+                                                        "text": turn.script.final}}))
         self.emit(_result(request_id, None))
 
     def _prompt(self, request_id: object, params: Mapping[str, Any]) -> str | None:

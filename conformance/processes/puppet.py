@@ -440,6 +440,9 @@ class Puppet:
         #: final answer streamed already is not printed again at the turn's end.
         self.items = 0
         self.last_streamed: str | None = None
+        #: The JSON lines printed on stdout since the last answer: the harness reads
+        #: them off the answer (what the orchestrator was shown, for its canonical log).
+        self.printed: list[dict[str, Any]] = []
 
     def connect(self, name: str) -> None:
         self.sock.connect(wire.address(name))
@@ -583,6 +586,9 @@ class Puppet:
                 os.kill(os.getpid(), signum)
             self._die(int(order.get("code", 0)))
         answer["pid"] = os.getpid()
+        if self.printed and not order.get("replay"):
+            answer["printed"] = self.printed
+        self.printed = []
         wire.send(self.sock, answer)
 
     # -- what each CLI shows at its edges ----------------------------------------
@@ -736,6 +742,7 @@ class Puppet:
 
     def _out(self, obj: dict[str, Any]) -> None:
         self._text(json.dumps(obj, separators=(",", ":")) + "\n")
+        self.printed.append(obj)
 
     def _text(self, text: str) -> None:
         sys.stdout.write(text)

@@ -50,6 +50,7 @@ from conformance.processes import acp_agent, wire
 from conformance.processes import bin as fake_bin
 from conformance.processes.acp_agent import AcpAgent
 from conformance.processes.model_server import ModelServer
+from conformance.processes.stream_updates import updates_of
 
 #: The longest real time, in seconds, the harness waits for one fake process to
 #: register, answer or exit.
@@ -137,6 +138,9 @@ class PuppetServer:
         self.models = ModelServer()
         self._exchanges = 0
         self._acp_processes = 0
+        #: The session updates the processes' stdout showed and the orchestrator has
+        #: not been called since (:meth:`take_shown`).
+        self._shown: list[Notification] = []
         for host in hosts.values():
             host.watch(self._on_notification)
             host.asks_approvals = False
@@ -152,6 +156,15 @@ class PuppetServer:
         for kind, version in (versions or {}).items():
             values[wire.VERSION_ENV.format(kind=kind.value.upper())] = version
         return values
+
+    def take_shown(self) -> list[Notification]:
+        """The session updates shown on the processes' stdout since the last call, as
+        :mod:`~conformance.processes.stream_updates` reads each printed line, in the
+        order they were printed: what a process orchestrator can know of its turns by
+        its next call (its canonical log owes exactly these)."""
+        with self.lock:
+            shown, self._shown = self._shown, []
+        return shown
 
     # -- the harness's waits ----------------------------------------------------------
 
@@ -271,7 +284,9 @@ class PuppetServer:
                 self._acp_processes += 1
                 process.acp = AcpAgent(kind, host, cli_home(kind, env), env,
                                        f"acp:{self._acp_processes}",
-                                       lambda m: self._order(process, "acp", message=m))
+                                       lambda m: self._order(process, "acp", message=m),
+                                       lambda m: self._order(process, "acp", message=m,
+                                                             replay=True))
                 return process
             if process.parsed.get("mode") == "interactive":
                 # The interactive Codex runs until it is quit: its prompts are typed.
@@ -368,6 +383,7 @@ class PuppetServer:
         event = message.get("event")
         if event == "done":
             process.pending = max(0, process.pending - 1)
+            self._printed(process, message.get("printed"))
             result = message.get("result")
             if message.get("op") == "exchange" and isinstance(result, dict):
                 status = result.get("status")
@@ -406,6 +422,22 @@ class PuppetServer:
             self._order_exit(process, 0)
         else:
             self.problems.append(f"{process.describe()} sent {message!r:.200}")
+
+    def _printed(self, process: FakeProcess, lines: object) -> None:
+        """Note the session updates the JSON lines ``process`` printed convey."""
+        if not isinstance(lines, list) or not lines:
+            return
+        session_id = (process.acp.state.session_id if process.acp is not None
+                      else process.session_id)
+        if session_id is None:
+            return
+        turn_id = process.turn_ids[-1] if process.turn_ids else None
+        for line in lines:
+            if isinstance(line, dict):
+                self._shown += [
+                    Notification(NotificationKind.SESSION_UPDATE, process.kind, session_id,
+                                 self.clock.now(), turn_id, {"update": update})
+                    for update in updates_of(line)]
 
     def _typed(self, process: FakeProcess, text: str) -> None:
         """A prompt typed at an interactive CLI: the first starts its session, the

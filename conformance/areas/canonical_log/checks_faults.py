@@ -111,9 +111,26 @@ def _world(harness: Harness) -> dict[str, Any]:
     sessions = [(s.session_id, s.alive, s.exits, s.ended_at, s.resumed_at,
                  [(t.turn_id, t.prompt, t.started_at, t.completed_at) for t in s.turns])
                 for host in harness.hosts.values() for s in host.sessions.values()]
-    calls = [(c.seq, c.time, c.backend, c.op, c.session_id, c.outcome, c.agent_id)
-             for c in harness.calls.calls]
-    return {"calls": calls, "notifications": notes, "sessions": sessions}
+    return {"calls": _calls(harness), "notifications": notes, "sessions": sessions}
+
+
+def _calls(harness: Harness) -> list[tuple[Any, ...]]:
+    """The timeline in order. Through processes, what one operation of the harness set
+    off counts as a set: two processes signalled at once exit, and their sessions end,
+    in either order."""
+    out: list[tuple[Any, ...]] = []
+    group: list[tuple[Any, ...]] = []
+    for c in harness.calls.calls:
+        entry = (c.time, c.backend, c.op, c.session_id, c.outcome, c.agent_id)
+        if harness.puppets is None:
+            out.append(entry)
+        elif c.op.startswith("harness:"):
+            out += sorted(group, key=repr)
+            out.append(entry)
+            group = []
+        else:
+            group.append(entry)
+    return out + sorted(group, key=repr)
 
 
 def _apply(harness: Harness, op: Op, spawned: list[str]) -> str:
@@ -185,8 +202,39 @@ def play(
                 with contextlib.suppress(AdapterError):
                     harness.shutdown()
     finally:
+        run.steps[:] = _renamed(run.steps, _session_names(harness))
         harness.dispose()
     return run
+
+
+def _session_names(harness: Harness) -> dict[str, str]:
+    """A name for each session (and turn) of the run, by the order it started in: an id the
+    orchestrator chose (a process orchestrator picks Claude's with ``--session-id``)
+    may be random, and two runs that differ only in their random ids are the same run."""
+    sessions = [s for host in harness.hosts.values() for s in host.sessions.values()]
+    names = {}
+    for n, session in enumerate(sessions, 1):
+        names[session.session_id] = f"<session {n}>"
+        # The fakes' ids of tool calls and responses carry a session id's first 8.
+        names[session.session_id[:8]] = f"<session {n}>"
+        for t, turn in enumerate(session.turns, 1):
+            names[turn.turn_id] = f"<session {n} turn {t}>"
+    return names
+
+
+def _renamed(value: Any, names: Mapping[str, str]) -> Any:
+    """``value`` with every session id in its strings replaced by its name."""
+    if isinstance(value, str):
+        for session_id, name in names.items():
+            value = value.replace(session_id, name)
+        return value
+    if isinstance(value, tuple):
+        return tuple(_renamed(v, names) for v in value)
+    if isinstance(value, list):
+        return [_renamed(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, names) for k, v in value.items()}
+    return value
 
 
 def _difference(clean: Run, faulty: Run) -> str:

@@ -170,7 +170,7 @@ def _work(conn: Connection, adapter: Adapter, root: Path, plan: Plan) -> None:
         for host in harness.hosts.values():
             host.responder = with_permissions()
         journal = Journal()
-        journal.watch(harness.hosts)
+        journal.follow(harness)
         conn.send(("ready", None))
         if plan.wait_for_go:
             conn.recv()
@@ -194,6 +194,10 @@ def _work(conn: Connection, adapter: Adapter, root: Path, plan: Plan) -> None:
             step(lambda: harness.advance(5.0))
             for agent, kind, session_id in agents:
                 text = f"{plan.name}: round {round_number} for {agent}"
+                if not harness.agents[agent].session.alive:
+                    # A one-prompt CLI has exited after its turn: the user resumes
+                    # the session to go on (seed 002).
+                    harness.resume(agent)
                 harness.send(agent, text)
                 journal.prompt(kind, session_id, [{"type": "text", "text": text}],
                                f"follow-up {round_number} to {agent}")

@@ -19,13 +19,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conformance.areas.canonical_log.store import LogLine, key_of
 from conformance.clock import since_start
 from conformance.contract import BackendKind, Notification, NotificationKind
 from conformance.fakes.host import FakeSessionHost
 from conformance.fakes.permissions import REQUEST, RESPONSE
+
+if TYPE_CHECKING:
+    from conformance.harness import Harness
 
 Ident = tuple[str, tuple[Any, ...]]
 
@@ -149,6 +152,16 @@ class Journal:
         """Follow every notification of ``hosts``."""
         for host in hosts.values():
             host.subscribe(self._notified)
+
+    def follow(self, harness: Harness) -> None:
+        """Owe what the orchestrator of ``harness`` is shown: in-process, every
+        notification of its hosts; through processes, the session updates the lines
+        its processes printed convey, once it can have read them (at its next call),
+        and nothing a process did not print (a headless CLI shows no plan)."""
+        if harness.puppets is None:
+            self.watch(harness.hosts)
+        else:
+            harness.subscribe_shown(self._notified)
 
     def prompt(
         self, backend: BackendKind, session_id: str, blocks: Sequence[Mapping[str, Any]],

@@ -196,7 +196,7 @@ class CanonicalLogMachine(HarnessMachine):
     def _watch(self) -> None:
         for host in self.harness.hosts.values():
             host.responder = with_permissions()
-        self.journal.watch(self.harness.hosts)
+        self.journal.follow(self.harness)
 
 
 class EmbeddedContextMachine(CanonicalLogMachine):
@@ -228,6 +228,10 @@ class TextLimitMachine(CanonicalLogMachine):
 
     def prompt_text(self, n: int, variant: int) -> str:
         length = self.LENGTHS[variant % len(self.LENGTHS)]
+        if length == 0 and self.harness.puppets is not None:
+            # The CLIs refuse an empty prompt ("No prompt provided"), as the real
+            # ones do: through processes the shortest prompt is one character.
+            length = 1
         alphabet = self.ALPHABETS[variant // len(self.LENGTHS)]
         pattern = f"p{n}-{alphabet}"
         return (pattern * (length // len(pattern) + 1))[:length]
