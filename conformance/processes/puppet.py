@@ -367,6 +367,11 @@ def _gemini_help() -> str:
 
 PARSERS = {"codex": parse_codex, "claude": parse_claude, "gemini": parse_gemini}
 
+#: The tool each CLI names for an ACP tool call of a kind (a shell command otherwise).
+_CLAUDE_TOOLS = {"read": "Read", "edit": "Edit", "search": "Grep", "fetch": "WebFetch"}
+_GEMINI_TOOLS = {"read": "read_file", "edit": "replace", "search": "search_file_content",
+                 "fetch": "web_fetch"}
+
 
 # -- hooks ----------------------------------------------------------------------------
 
@@ -443,6 +448,9 @@ class Puppet:
         #: The JSON lines printed on stdout since the last answer: the harness reads
         #: them off the answer (what the orchestrator was shown, for its canonical log).
         self.printed: list[dict[str, Any]] = []
+        #: Each tool call's title and ACP kind, by its id; plans shown so far.
+        self.tools: dict[str, tuple[str, str]] = {}
+        self.plans = 0
 
     def connect(self, name: str) -> None:
         self.sock.connect(wire.address(name))
@@ -615,12 +623,25 @@ class Puppet:
         return hooks
 
     def stream(self, update: dict[str, Any]) -> None:
-        """Show one piece of a running turn, as the CLI's streaming output mode does:
-        ``codex exec --json`` a reasoning item (it prints no partial message),
-        ``claude -p --output-format stream-json`` an assistant message per block,
-        ``gemini -p --output-format stream-json`` a message delta. Other modes print
-        nothing until the turn is over."""
+        """Show one piece of a running turn, as the CLI's streaming output mode does
+        (other modes print nothing until the turn is over):
+
+        - ``codex exec --json``: a ``reasoning`` item per thought (no partial message),
+          a ``command_execution`` item started per tool call and completed with it,
+          a ``todo_list`` item per plan;
+        - ``claude -p --output-format stream-json``: an ``assistant`` message per text,
+          thinking or ``tool_use`` block (a plan is its ``TodoWrite`` tool), a ``user``
+          message with the ``tool_result`` of each finished call;
+        - ``gemini -p --output-format stream-json``: a ``message`` delta per chunk, a
+          ``tool_use`` and a ``tool_result`` per call (it shows no thoughts or plans).
+        """
         kind = update.get("sessionUpdate")
+        if kind in ("tool_call", "tool_call_update"):
+            self._stream_tool(kind, update)
+            return
+        if kind == "plan":
+            self._stream_plan(update.get("entries") or [])
+            return
         content = update.get("content")
         text = content.get("text") if isinstance(content, dict) else None
         if not isinstance(text, str) or kind not in ("agent_thought_chunk",
@@ -629,20 +650,80 @@ class Puppet:
         self.items += 1
         if kind == "agent_message_chunk":
             self.last_streamed = text
-        if self.kind == "codex" and self.parsed.get("json"):
+        if self._streams("codex"):
             if kind == "agent_thought_chunk":
                 self._out({"type": "item.completed", "item": {
                     "id": f"item_{self.items}", "type": "reasoning", "text": text}})
-        elif self.kind == "claude" and self.parsed.get("output") == "stream-json":
+        elif self._streams("claude"):
             block = ({"type": "thinking", "thinking": text, "signature": ""}
                      if kind == "agent_thought_chunk" else {"type": "text", "text": text})
-            self._out({"type": "assistant", "session_id": self.session.get("session_id"),
-                       "message": {"role": "assistant", "type": "message",
-                                   "content": [block]}})
-        elif self.kind == "gemini" and self.parsed.get("output") == "stream-json" and (
-                kind == "agent_message_chunk"):
+            self._assistant(block)
+        elif self._streams("gemini") and kind == "agent_message_chunk":
             self._out({"type": "message", "role": "assistant", "content": text,
                        "delta": True})
+
+    def _streams(self, kind: str) -> bool:
+        """This is CLI ``kind`` in its streaming output mode."""
+        if self.kind != kind:
+            return False
+        return bool(self.parsed.get("json")) if kind == "codex" else (
+            self.parsed.get("output") == "stream-json")
+
+    def _assistant(self, block: dict[str, Any]) -> None:
+        self._out({"type": "assistant", "session_id": self.session.get("session_id"),
+                   "message": {"role": "assistant", "type": "message", "content": [block]}})
+
+    def _stream_tool(self, kind: str, update: dict[str, Any]) -> None:
+        call_id = str(update.get("toolCallId", ""))
+        if kind == "tool_call":
+            self.tools[call_id] = (str(update.get("title") or "tool"),
+                                   str(update.get("kind") or "other"))
+        title, tool_kind = self.tools.get(call_id, ("tool", "other"))
+        status = update.get("status")
+        if kind == "tool_call_update" and status not in ("completed", "failed"):
+            return  # a call still running shows nothing new
+        failed = status == "failed"
+        if self._streams("codex"):
+            item: dict[str, Any] = {"id": call_id, "type": "command_execution", "command": title,
+                    "aggregated_output": "", "status": "in_progress"}
+            if kind == "tool_call_update":
+                item.update(status="failed" if failed else "completed",
+                            exit_code=1 if failed else 0)
+            self._out({"type": "item.started" if kind == "tool_call" else "item.completed",
+                       "item": item})
+        elif self._streams("claude"):
+            if kind == "tool_call":
+                self._assistant({"type": "tool_use", "id": call_id,
+                                 "name": _CLAUDE_TOOLS.get(tool_kind, "Bash"),
+                                 "input": {"description": title}})
+            else:
+                self._out({"type": "user", "session_id": self.session.get("session_id"),
+                           "parent_tool_use_id": None, "message": {"role": "user", "content": [
+                               {"type": "tool_result", "tool_use_id": call_id, "content": "",
+                                "is_error": failed}]}})
+        elif self._streams("gemini"):
+            if kind == "tool_call":
+                self._out({"type": "tool_use",
+                           "tool_name": _GEMINI_TOOLS.get(tool_kind, "run_shell_command"),
+                           "tool_id": call_id, "parameters": {"description": title}})
+            else:
+                self._out({"type": "tool_result", "tool_id": call_id,
+                           "status": "error" if failed else "success", "output": ""})
+
+    def _stream_plan(self, entries: list[Any]) -> None:
+        todos = [e for e in entries if isinstance(e, dict)]
+        self.plans += 1
+        if self._streams("codex"):
+            self._out({"type": "item.started" if self.plans == 1 else "item.updated",
+                       "item": {"id": "item_plan", "type": "todo_list", "items": [
+                           {"text": str(e.get("content", "")),
+                            "completed": e.get("status") == "completed"} for e in todos]}})
+        elif self._streams("claude"):
+            self._assistant({"type": "tool_use", "id": f"toolu_plan_{self.plans}",
+                             "name": "TodoWrite", "input": {"todos": [
+                                 {"content": str(e.get("content", "")),
+                                  "status": str(e.get("status", "pending")),
+                                  "activeForm": str(e.get("content", ""))} for e in todos]}})
 
     def turn_complete(self, turn: dict[str, Any]) -> list[dict[str, Any]]:
         s = self.session
