@@ -147,12 +147,19 @@ class ProcessHost:
         """The environment of one launch, its relay route, and the options that go
         with it (if exchanges are recorded: the CLI's model base URL then points at
         the relay, through its variable or, for a Codex provider of ``config.toml``,
-        a ``-c`` override of the provider's ``base_url``)."""
+        a ``-c`` override of the provider's ``base_url``). Plans are asked for, so
+        that the canonical log has them: Codex offers its ``update_plan`` tool only
+        with ``tools.update_plan.enabled``, Claude Code its ``TodoWrite`` only with
+        ``CLAUDE_CODE_ENABLE_TODO_TOOLS=1`` (measured on the real CLIs)."""
         values = {**os.environ, **self.world.env, **env, "HOME": str(home)}
+        plans: list[str] = []
         if self.kind is BackendKind.CODEX:
             values["CODEX_HOME"] = str(home)
+            plans = ["-c", "tools.update_plan.enabled=true"]
+        elif self.kind is BackendKind.CLAUDE:
+            values.update(CLAUDE_CODE_ENABLE_TODO_TOOLS="1", CLAUDE_CODE_ENABLE_TASKS="0")
         if self.relay is None:
-            return values, None, []
+            return values, None, plans
         variable, default = models.BASES[self.kind.value]
         provider = models.codex_provider(home) if self.kind is BackendKind.CODEX else None
         if provider is not None:
@@ -162,7 +169,7 @@ class ProcessHost:
         else:
             base = values[variable] = self.relay.route(values.get(variable) or default)
             options = []
-        return values, base.rsplit("/", 1)[1], options
+        return values, base.rsplit("/", 1)[1], [*plans, *options]
 
     # -- the session-host operations ------------------------------------------------
 

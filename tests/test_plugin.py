@@ -10,6 +10,7 @@ profile; runs whose verdicts are compared use the derandomized ``ci`` profile an
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Iterator
 
@@ -103,6 +104,27 @@ def test_m_selects_an_area(pytester: pytest.Pytester, catalogue: Catalogue) -> N
     selected = [item.invariant.id for item in items if isinstance(item, InvariantItem)]
     assert selected == [i.id for i in catalogue.in_area(Capability.OBSERVABILITY)]
     assert all(i.startswith("OBS-") for i in selected) and len(selected) == len(items)
+
+
+def test_not_observable_through_processes_is_reported_not_passed(
+    pytester: pytest.Pytester, catalogue: Catalogue, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A spec author may mark an invariant ``not_observable_with_processes``: for an
+    adapter that launches processes, its item is skipped as not observable (never run,
+    never passed) and its area is incomplete; in-process it runs as ever."""
+    marked = [dataclasses.replace(i, observed=dataclasses.replace(
+                  i.observed, not_observable_with_processes="the fakes cannot show it"))
+              if i.id == "OBS-001" and i.observed is not None else i for i in catalogue]
+    blind = dataclasses.replace(catalogue, invariants=tuple(marked))
+    monkeypatch.setattr("conformance.plugin.load_catalogue", lambda: blind)
+    result = pytester.runpytest("--orchestrator=reference_impl.processes", *DEV,
+                                "-k", "OBS-001", "-rs")
+    result.assert_outcomes(skipped=1, deselected=len(catalogue) - 1)
+    result.stdout.fnmatch_lines(["observability *0 *0 *0 *0 *incomplete*",
+                                 "*not observable for an orchestrator that launches "
+                                 "processes: the fakes cannot show it*"])
+    result = pytester.runpytest("--orchestrator=reference_impl", *DEV, "-k", "OBS-001")
+    result.assert_outcomes(passed=1, deselected=len(catalogue) - 1)
 
 
 # -- failures -----------------------------------------------------------------------

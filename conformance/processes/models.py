@@ -71,23 +71,29 @@ def _override(text: str) -> tuple[str, object]:
     return key.strip(), value
 
 
+def codex_setting(codex_home: Path, overrides: Sequence[str], dotted: str) -> object:
+    """The value of ``dotted`` (``tools.update_plan.enabled``) in Codex's
+    ``config.toml``, a ``-c`` of the command line first; ``None`` when unset."""
+    given = dict(_override(text) for text in overrides)
+    if dotted in given:
+        return given[dotted]
+    try:
+        value: object = _toml().loads((codex_home / "config.toml").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    for name in dotted.split("."):
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
 def codex_provider(codex_home: Path, overrides: Sequence[str] = ()) -> tuple[str, str] | None:
     """The model provider Codex asks, named by ``model_provider`` in ``config.toml``
     (or a ``-c``), and its ``base_url``; ``None`` when none is named with a URL (Codex
     then asks ``OPENAI_BASE_URL``, which it ignores for a named one)."""
-    try:
-        config: dict[str, Any] = _toml().loads(
-            (codex_home / "config.toml").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        config = {}
-    given = dict(_override(text) for text in overrides)
-    name = given.get("model_provider", config.get("model_provider"))
+    name = codex_setting(codex_home, overrides, "model_provider")
     if not isinstance(name, str):
         return None
-    url = given.get(f"model_providers.{name}.base_url")
-    providers = config.get("model_providers")
-    if url is None and isinstance(providers, dict) and isinstance(providers.get(name), dict):
-        url = providers[name].get("base_url")
+    url = codex_setting(codex_home, overrides, f"model_providers.{name}.base_url")
     return (name, url) if isinstance(url, str) else None
 
 

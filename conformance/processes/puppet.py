@@ -385,6 +385,32 @@ def _home(kind: str, env: dict[str, str]) -> Path:
     return user / ".gemini"
 
 
+def _models() -> Any:
+    """:mod:`conformance.processes.models`, imported when first needed (a fake that
+    asks no model never pays for it), as a package module or beside this script."""
+    if __package__:
+        from conformance.processes import models
+    else:
+        import models  # type: ignore[no-redef,import-not-found]
+    return models
+
+
+def _iso(at: float | None) -> str:
+    """A line's ``timestamp``: ISO-8601 UTC with milliseconds, at harness time ``at``."""
+    import time
+    seconds = at if at is not None else time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + (
+        f".{int(seconds * 1000) % 1000:03d}Z")
+
+
+def _release(text: object) -> tuple[int, ...]:
+    """``"0.61.0"`` as ``(0, 61, 0)``; ``()`` for anything else."""
+    try:
+        return tuple(int(part) for part in str(text).split("."))
+    except ValueError:
+        return ()
+
+
 def codex_notify(env: dict[str, str]) -> list[str] | None:
     """The ``notify`` program of ``$CODEX_HOME/config.toml`` (a list of strings)."""
     path = _home("codex", env) / "config.toml"
@@ -448,9 +474,14 @@ class Puppet:
         #: The JSON lines printed on stdout since the last answer: the harness reads
         #: them off the answer (what the orchestrator was shown, for its canonical log).
         self.printed: list[dict[str, Any]] = []
-        #: Each tool call's title and ACP kind, by its id; plans shown so far.
-        self.tools: dict[str, tuple[str, str]] = {}
+        #: Each tool call's title, ACP kind and item id (Codex), by its call id; plans
+        #: shown so far (Claude Code), Codex's todo_list item; lines with a uuid.
+        self.tools: dict[str, tuple[str, str, str]] = {}
         self.plans = 0
+        self.plan_item: str | None = None
+        self.plan: dict[str, Any] | None = None
+        self.lines = 0
+        self.next_item = 0
 
     def connect(self, name: str) -> None:
         self.sock.connect(wire.address(name))
@@ -575,7 +606,9 @@ class Puppet:
         elif op == "turn_complete":
             answer["hooks"] = self.turn_complete(order.get("turn", {}))
         elif op == "update":
-            self.stream(dict(order.get("update") or {}))
+            at = order.get("at")
+            self.stream(dict(order.get("update") or {}),
+                        float(at) if isinstance(at, (int, float)) else None)
         elif op == "acp":
             self._out(dict(order.get("message") or {}))
         elif op == "exchange":
@@ -622,22 +655,25 @@ class Puppet:
                        "model": self.parsed.get("model") or "gemini-2.5-flash"})
         return hooks
 
-    def stream(self, update: dict[str, Any]) -> None:
+    def stream(self, update: dict[str, Any], at: float | None = None) -> None:
         """Show one piece of a running turn, as the CLI's streaming output mode does
-        (other modes print nothing until the turn is over):
+        (other modes print nothing until the turn is over), in the shapes measured on
+        the real CLIs; ``at`` is when it happened on the harness's clock:
 
         - ``codex exec --json``: a ``reasoning`` item per thought (no partial message),
-          a ``command_execution`` item started per tool call and completed with it,
-          a ``todo_list`` item per plan;
+          a ``command_execution`` item started and completed per tool call (the item
+          ids count the run's items; the command is wrapped in ``/bin/bash -lc``), and,
+          where ``[tools.update_plan] enabled = true``, a ``todo_list`` item per plan;
         - ``claude -p --output-format stream-json``: an ``assistant`` message per text,
-          thinking or ``tool_use`` block (a plan is its ``TodoWrite`` tool), a ``user``
-          message with the ``tool_result`` of each finished call;
+          thinking or ``tool_use`` block, a ``user`` message with the ``tool_result`` of
+          each finished call, and, with ``CLAUDE_CODE_ENABLE_TODO_TOOLS=1``, a plan as
+          its ``TodoWrite`` call;
         - ``gemini -p --output-format stream-json``: a ``message`` delta per chunk, a
-          ``tool_use`` and a ``tool_result`` per call (it shows no thoughts or plans).
+          ``tool_use`` and a ``tool_result`` per call (no thoughts, no plans).
         """
         kind = update.get("sessionUpdate")
         if kind in ("tool_call", "tool_call_update"):
-            self._stream_tool(kind, update)
+            self._stream_tool(kind, update, at)
             return
         if kind == "plan":
             self._stream_plan(update.get("entries") or [])
@@ -653,7 +689,7 @@ class Puppet:
         if self._streams("codex"):
             if kind == "agent_thought_chunk":
                 self._out({"type": "item.completed", "item": {
-                    "id": f"item_{self.items}", "type": "reasoning", "text": text}})
+                    "id": self._item_id(), "type": "reasoning", "text": text}})
         elif self._streams("claude"):
             block = ({"type": "thinking", "thinking": text, "signature": ""}
                      if kind == "agent_thought_chunk" else {"type": "text", "text": text})
@@ -669,56 +705,80 @@ class Puppet:
         return bool(self.parsed.get("json")) if kind == "codex" else (
             self.parsed.get("output") == "stream-json")
 
-    def _assistant(self, block: dict[str, Any]) -> None:
-        self._out({"type": "assistant", "session_id": self.session.get("session_id"),
-                   "message": {"role": "assistant", "type": "message", "content": [block]}})
+    def _item_id(self) -> str:
+        """The next Codex item's id: ``item_0``, ``item_1``... in the order printed."""
+        self.next_item += 1
+        return f"item_{self.next_item - 1}"
 
-    def _stream_tool(self, kind: str, update: dict[str, Any]) -> None:
+    def _uuid(self) -> str:
+        """A message's ``uuid`` (Claude Code): a new one per line, the same per run."""
+        self.lines += 1
+        return f"00000000-0000-4000-8000-{self.lines:012d}"
+
+    def _assistant(self, block: dict[str, Any]) -> None:
+        self._out({"type": "assistant", "message": {
+            "role": "assistant", "type": "message", "content": [block], "stop_reason": None},
+            "parent_tool_use_id": None, "session_id": self.session.get("session_id"),
+            "uuid": self._uuid()})
+
+    def _stream_tool(self, kind: str, update: dict[str, Any], at: float | None) -> None:
         call_id = str(update.get("toolCallId", ""))
-        if kind == "tool_call":
+        if call_id not in self.tools:  # announced (or, unannounced, finished) first
             self.tools[call_id] = (str(update.get("title") or "tool"),
-                                   str(update.get("kind") or "other"))
-        title, tool_kind = self.tools.get(call_id, ("tool", "other"))
+                                   str(update.get("kind") or "other"),
+                                   self._item_id() if self._streams("codex") else "")
+        title, tool_kind, item_id = self.tools[call_id]
         status = update.get("status")
         if kind == "tool_call_update" and status not in ("completed", "failed"):
             return  # a call still running shows nothing new
         failed = status == "failed"
         if self._streams("codex"):
-            item: dict[str, Any] = {"id": call_id, "type": "command_execution", "command": title,
-                    "aggregated_output": "", "status": "in_progress"}
-            if kind == "tool_call_update":
-                item.update(status="failed" if failed else "completed",
-                            exit_code=1 if failed else 0)
-            self._out({"type": "item.started" if kind == "tool_call" else "item.completed",
-                       "item": item})
+            done = kind == "tool_call_update"
+            self._out({"type": "item.completed" if done else "item.started", "item": {
+                "id": item_id, "type": "command_execution",
+                "command": "/bin/bash -lc '" + title.replace("'", "'\\''") + "'",
+                "aggregated_output": "", "exit_code": (1 if failed else 0) if done else None,
+                "status": ("failed" if failed else "completed") if done else "in_progress"}})
         elif self._streams("claude"):
             if kind == "tool_call":
                 self._assistant({"type": "tool_use", "id": call_id,
                                  "name": _CLAUDE_TOOLS.get(tool_kind, "Bash"),
                                  "input": {"description": title}})
-            else:
-                self._out({"type": "user", "session_id": self.session.get("session_id"),
-                           "parent_tool_use_id": None, "message": {"role": "user", "content": [
-                               {"type": "tool_result", "tool_use_id": call_id, "content": "",
-                                "is_error": failed}]}})
+                return
+            result: dict[str, Any] = {"tool_use_id": call_id, "type": "tool_result",
+                                      "content": "Error: failed" if failed else ""}
+            if failed:
+                result["is_error"] = True
+            self._out({"type": "user", "message": {"role": "user", "content": [result]},
+                       "parent_tool_use_id": None, "session_id": self.session.get("session_id"),
+                       "uuid": self._uuid(), "timestamp": _iso(at),
+                       "tool_use_result": "Error: failed" if failed else ""})
         elif self._streams("gemini"):
+            name = _GEMINI_TOOLS.get(tool_kind, "run_shell_command")
+            # Gemini CLI 0.61 prefixes the call's id with the tool's name.
+            tool_id = f"{name}__{call_id}" if _release(self.session.get("version")) >= (
+                0, 61) else call_id
             if kind == "tool_call":
-                self._out({"type": "tool_use",
-                           "tool_name": _GEMINI_TOOLS.get(tool_kind, "run_shell_command"),
-                           "tool_id": call_id, "parameters": {"description": title}})
+                self._out({"type": "tool_use", "timestamp": _iso(at), "tool_name": name,
+                           "tool_id": tool_id, "parameters": {"description": title}})
             else:
-                self._out({"type": "tool_result", "tool_id": call_id,
+                self._out({"type": "tool_result", "timestamp": _iso(at), "tool_id": tool_id,
                            "status": "error" if failed else "success", "output": ""})
 
     def _stream_plan(self, entries: list[Any]) -> None:
         todos = [e for e in entries if isinstance(e, dict)]
-        self.plans += 1
-        if self._streams("codex"):
-            self._out({"type": "item.started" if self.plans == 1 else "item.updated",
-                       "item": {"id": "item_plan", "type": "todo_list", "items": [
-                           {"text": str(e.get("content", "")),
-                            "completed": e.get("status") == "completed"} for e in todos]}})
-        elif self._streams("claude"):
+        if self._streams("codex") and _models().codex_setting(
+                _home("codex", self.env), self.parsed.get("config") or (),
+                "tools.update_plan.enabled") is True:
+            first = self.plan_item is None
+            if first:
+                self.plan_item = self._item_id()
+            self.plan = {"id": self.plan_item, "type": "todo_list", "items": [
+                {"text": str(e.get("content", "")), "completed": e.get("status") == "completed"}
+                for e in todos]}
+            self._out({"type": "item.started" if first else "item.updated", "item": self.plan})
+        elif self._streams("claude") and self.env.get("CLAUDE_CODE_ENABLE_TODO_TOOLS") == "1":
+            self.plans += 1
             self._assistant({"type": "tool_use", "id": f"toolu_plan_{self.plans}",
                              "name": "TodoWrite", "input": {"todos": [
                                  {"content": str(e.get("content", "")),
@@ -736,7 +796,10 @@ class Puppet:
                 self._text(f"\ncodex\n{final}\n\n\u203a ")
             elif self.parsed.get("json"):
                 self._out({"type": "item.completed",
-                           "item": {"id": "item_0", "type": "agent_message", "text": final}})
+                           "item": {"id": self._item_id(), "type": "agent_message",
+                                    "text": final}})
+                if self.plan is not None:
+                    self._out({"type": "item.completed", "item": self.plan})
                 self._out({"type": "turn.completed", "usage": usage})
             else:
                 self._text(final + "\n")
@@ -782,10 +845,7 @@ class Puppet:
     def exchange(self, exchange: str, request: dict[str, Any]) -> dict[str, Any]:
         """Make one model request of the running turn, at the CLI's base URL (its
         variable, or Codex's configured provider), and wait for the answer."""
-        if __package__:
-            from conformance.processes import models
-        else:
-            import models  # type: ignore[no-redef,import-not-found]
+        models = _models()
         base = models.base_url(self.kind, self.env, _home("codex", self.env)
                                if self.kind == "codex" else None,
                                self.parsed.get("config") or ())
@@ -795,7 +855,7 @@ class Puppet:
                              headers if isinstance(headers, dict) else {},
                              request.get("body"), exchange)
         result["url"] = url
-        return result
+        return dict(result)
 
     def _claude_hooks(self, event: str, payload: dict[str, Any]) -> list[dict[str, Any]]:
         env = {"CLAUDE_PROJECT_DIR": str(self.cwd), "CLAUDECODE": "1",

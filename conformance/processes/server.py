@@ -513,7 +513,7 @@ class PuppetServer:
                 elif runner is not None:
                     # Streamed as the CLI streams it (a reasoning item, a partial
                     # message), where its output mode streams at all.
-                    self._order(runner, "update", update=body)
+                    self._order(runner, "update", update=body, at=note.time)
             return
         if note.kind is NotificationKind.MODEL_EXCHANGE:
             self._exchange(note)

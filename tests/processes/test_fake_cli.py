@@ -182,16 +182,18 @@ def test_codex_exec_json_prints_what_the_real_one_prints(world: Harness) -> None
     real = (FIXTURES / "codex-0.171.0" / "two_turn_json" / "turn1.stdout").read_text()
     events = [json.loads(line) for line in [first, *out.splitlines()]]
     # The fake's turns think, plan and call a tool, and Codex prints a reasoning item
-    # for each thought, a todo_list item for the plan and a command_execution item
-    # started and completed for the call; the mock model of the recording did none of
-    # it. Everything else is line for line.
+    # for each thought and a command_execution item started and completed for the call
+    # (a plan only where update_plan is enabled); the mock model of the recording did
+    # none of it. Everything else is line for line.
     work = [e for e in events if e.get("item", {}).get("type") in (
         "reasoning", "todo_list", "command_execution")]
     assert [(e["type"], e["item"]["type"]) for e in work] == [
-        ("item.completed", "reasoning"), ("item.started", "todo_list"),
-        ("item.started", "command_execution"), ("item.completed", "command_execution")]
-    assert all(e["item"].get("text") or e["item"].get("items") or e["item"].get("command")
-               for e in work)
+        ("item.completed", "reasoning"), ("item.started", "command_execution"),
+        ("item.completed", "command_execution")]
+    assert all(e["item"].get("text") or e["item"].get("command") for e in work)
+    # Item ids count the run's items, as the real one's do (a call's two lines, one id).
+    ids = [e["item"]["id"] for e in events if "item" in e]
+    assert list(dict.fromkeys(ids)) == ["item_0", "item_1", "item_2"]
     kinds = [e["type"] for e in events if e not in work]
     assert kinds == [json.loads(line)["type"] for line in real.splitlines()]
     payload = json.loads(sink.read_text().splitlines()[0])

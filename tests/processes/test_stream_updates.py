@@ -21,8 +21,8 @@ from conformance.processes.stream_updates import updates_of
 
 #: Each CLI in its streaming mode, and which update kinds that mode shows.
 MODES = {
-    "codex": (["exec", "--json", "go"], {"agent_thought_chunk", "tool_call",
-                                          "tool_call_update", "plan"}),
+    "codex": (["exec", "--json", "-c", "tools.update_plan.enabled=true", "go"],
+              {"agent_thought_chunk", "tool_call", "tool_call_update", "plan"}),
     "claude": (["-p", "go", "--output-format", "stream-json", "--verbose"],
                {"agent_thought_chunk", "agent_message_chunk", "tool_call",
                 "tool_call_update", "plan"}),
@@ -50,25 +50,46 @@ updates = st.one_of(
 )
 
 
-def _puppet(kind: str) -> Puppet:
-    argv = MODES[kind][0]
+def _puppet(kind: str, argv: list[str] | None = None, *, todos: bool = True) -> Puppet:
+    argv = MODES[kind][0] if argv is None else argv
     puppet = Puppet(kind, argv, PARSERS[kind](argv))
-    puppet.session = {"session_id": "s-1"}
+    puppet.session = {"session_id": "s-1", "version": "0.61.0"}
+    puppet.env = {"CODEX_HOME": "/nonexistent", "HOME": "/nonexistent"}
+    if todos:
+        puppet.env["CLAUDE_CODE_ENABLE_TODO_TOOLS"] = "1"
     puppet._text = lambda text: None  # type: ignore[method-assign]
     return puppet
 
 
+def _parts(ident: tuple[str, tuple[Any, ...]]) -> tuple[str, tuple[Any, ...]]:
+    """An identity without a tool call's id (each CLI prints ids of its own)."""
+    kind = ident[0]
+    return (kind, ()) if kind in ("acp.tool_call", "acp.tool_call_update") else ident
+
+
 @pytest.mark.parametrize("kind", sorted(MODES))
-@given(update=updates)
-def test_a_streamed_update_reads_back_as_itself(kind: str, update: dict[str, Any]) -> None:
+@given(turn=st.lists(updates, max_size=8))
+def test_a_streamed_turn_reads_back_as_itself(kind: str, turn: list[dict[str, Any]]) -> None:
+    """Every update of a mode's kinds reads back, in order, as the same update; a tool
+    call's id as an id of the CLI's own, the same for the call and its update and
+    different for different calls. Updates of other kinds read back as nothing."""
     puppet = _puppet(kind)
-    puppet.stream(update)
-    said = [u for line in puppet.printed for u in updates_of(line)]
+    said = []
+    for update in turn:
+        puppet.printed = []
+        puppet.stream(update)
+        said.append([u for line in puppet.printed for u in updates_of(line)])
     shown = MODES[kind][1]
-    if update["sessionUpdate"] in shown:
-        assert [update_ident(u) for u in said] == [update_ident(update)], puppet.printed
-    else:
-        assert said == [], puppet.printed
+    ids: dict[str, str] = {}
+    for update, back in zip(turn, said, strict=True):
+        if update["sessionUpdate"] not in shown:
+            assert back == [], update
+            continue
+        assert [_parts(update_ident(u)) for u in back] == [_parts(update_ident(update))]
+        if "toolCallId" in update:
+            assert ids.setdefault(update["toolCallId"], back[0]["toolCallId"]) == (
+                back[0]["toolCallId"])
+    assert len(set(ids.values())) == len(ids)
 
 
 @pytest.mark.parametrize("line", [
@@ -88,3 +109,16 @@ def test_an_acp_update_is_taken_as_it_is() -> None:
     update = {"sessionUpdate": "plan", "entries": [{"content": "x"}]}
     assert updates_of({"jsonrpc": "2.0", "method": "session/update",
                        "params": {"sessionId": "s", "update": update}}) == [update]
+
+
+@pytest.mark.parametrize(("kind", "argv"), [
+    ("codex", ["exec", "--json", "go"]),
+    ("claude", ["-p", "go", "--output-format", "stream-json", "--verbose"]),
+])
+def test_plans_show_only_where_the_cli_offers_its_plan_tool(kind: str, argv: list[str]
+                                                            ) -> None:
+    """Real Codex offers update_plan only with tools.update_plan.enabled, Claude Code
+    TodoWrite only with CLAUDE_CODE_ENABLE_TODO_TOOLS=1 (measured)."""
+    puppet = _puppet(kind, argv, todos=False)
+    puppet.stream({"sessionUpdate": "plan", "entries": [{"content": "x"}]})
+    assert puppet.printed == []
