@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from conformance import faults
 from conformance.areas.canonical_log.machine import ADVANCES, EXTRAS, extra_block
 from conformance.clock import HarnessClock
-from conformance.contract import Adapter, BackendKind, Settings
+from conformance.contract import Adapter, BackendKind, NotificationKind, Settings
 from conformance.errors import AdapterError, InvariantViolation
 from conformance.fakes.permissions import with_permissions
 from conformance.faults import corrupt_index, failing_writes, tear_last_lines
@@ -104,33 +104,32 @@ def _views(harness: Harness) -> list[tuple[Any, ...]]:
 
 
 def _world(harness: Harness) -> dict[str, Any]:
-    """The backends' side of a run: calls, notifications, sessions and turns."""
-    notes = [(n.kind.value, n.backend.value, n.session_id, n.time, n.turn_id,
-              json.dumps(n.data, sort_keys=True, default=str))
+    """The backends' side of a run: calls, notifications, sessions and turns. Through
+    processes, when a process's exit was seen is left out (see :func:`_calls`)."""
+    timed = harness.puppets is None
+    notes = [(n.kind.value, n.backend.value, n.session_id,
+              n.time if timed or n.kind is not NotificationKind.PROCESS_EXITED else None,
+              n.turn_id, json.dumps(n.data, sort_keys=True, default=str))
              for host in harness.hosts.values() for n in host.delivered]
-    sessions = [(s.session_id, s.alive, s.exits, s.ended_at, s.resumed_at,
+    sessions = [(s.session_id, s.alive, s.exits, s.ended_at if timed else None, s.resumed_at,
                  [(t.turn_id, t.prompt, t.started_at, t.completed_at) for t in s.turns])
                 for host in harness.hosts.values() for s in host.sessions.values()]
+    if not timed:
+        notes.sort(key=repr)
     return {"calls": _calls(harness), "notifications": notes, "sessions": sessions}
 
 
 def _calls(harness: Harness) -> list[tuple[Any, ...]]:
-    """The timeline in order. Through processes, what one operation of the harness set
-    off counts as a set: two processes signalled at once exit, and their sessions end,
-    in either order."""
-    out: list[tuple[Any, ...]] = []
-    group: list[tuple[Any, ...]] = []
-    for c in harness.calls.calls:
-        entry = (c.time, c.backend, c.op, c.session_id, c.outcome, c.agent_id)
-        if harness.puppets is None:
-            out.append(entry)
-        elif c.op.startswith("harness:"):
-            out += sorted(group, key=repr)
-            out.append(entry)
-            group = []
-        else:
-            group.append(entry)
-    return out + sorted(group, key=repr)
+    """The timeline in order. Through processes it is compared as a multiset without
+    times: processes exit, and hosts see it, on the processes' schedule (two signalled
+    at once exit in either order, and a one-prompt CLI's exit after its turn may land
+    before or after the harness's next operation), so only what happened is the run's,
+    not when among the harness's operations it was recorded."""
+    if harness.puppets is None:
+        return [(c.time, c.backend, c.op, c.session_id, c.outcome, c.agent_id)
+                for c in harness.calls.calls]
+    return sorted(((c.backend, c.op, c.session_id, c.outcome, c.agent_id)
+                   for c in harness.calls.calls), key=repr)
 
 
 def _apply(harness: Harness, op: Op, spawned: list[str]) -> str:
@@ -216,17 +215,18 @@ def _session_names(harness: Harness) -> dict[str, str]:
     for n, session in enumerate(sessions, 1):
         names[session.session_id] = f"<session {n}>"
         # The fakes' ids of tool calls and responses carry a session id's first 8.
-        names[session.session_id[:8]] = f"<session {n}>"
+        names.setdefault(session.session_id[:8], f"<session {n}>")
         for t, turn in enumerate(session.turns, 1):
             names[turn.turn_id] = f"<session {n} turn {t}>"
     return names
 
 
 def _renamed(value: Any, names: Mapping[str, str]) -> Any:
-    """``value`` with every session id in its strings replaced by its name."""
+    """``value`` with every session id in its strings replaced by its name (the
+    longest ids first: Codex's ids of one run share their first 8 characters)."""
     if isinstance(value, str):
-        for session_id, name in names.items():
-            value = value.replace(session_id, name)
+        for session_id in sorted(names, key=len, reverse=True):
+            value = value.replace(session_id, names[session_id])
         return value
     if isinstance(value, tuple):
         return tuple(_renamed(v, names) for v in value)
