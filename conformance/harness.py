@@ -27,14 +27,13 @@ from conformance.contract import (
     Adapter,
     BackendKind,
     Notification,
-    NotificationKind,
     Orchestrator,
     SessionView,
     Settings,
     SpawnRequest,
     World,
 )
-from conformance.errors import AdapterError, ConformanceError
+from conformance.errors import AdapterError, ConformanceError, HarnessError
 from conformance.fakes import Call, CallLog, FakeSession, FakeSessionHost, Scheduler, make_backends
 from conformance.fakes.profiles import BackendProfile
 from conformance.processes.server import PuppetServer
@@ -446,16 +445,14 @@ class Harness:
                 callback(update)
 
     def subscribe_shown(self, callback: Callable[[Notification], None]) -> None:
-        """Call ``callback`` with every session update the orchestrator was shown, when
-        it can know of it: for an in-process orchestrator, each update a fake host
-        delivers, as it delivers it; for a process orchestrator, each update the JSON
-        lines its processes printed convey (:mod:`conformance.processes.stream_updates`),
-        at its next call (it reads their stdout then). What a canonical log owes."""
+        """Call ``callback`` with every session update a process orchestrator was
+        shown: each update the JSON lines its processes printed convey
+        (:mod:`conformance.processes.stream_updates`), at its next call (it reads their
+        stdout then). What its canonical log owes. An in-process orchestrator is shown
+        what its hosts notify: subscribe to them instead."""
         if self.puppets is None:
-            for host in self.hosts.values():
-                host.subscribe(lambda note: callback(note) if note.kind is
-                               NotificationKind.SESSION_UPDATE else None)
-            return
+            raise HarnessError("subscribe_shown is for a world whose orchestrator runs "
+                               "processes; subscribe to the hosts of an in-process one")
         self._shown_to.append(callback)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:

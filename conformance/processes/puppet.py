@@ -467,9 +467,8 @@ class Puppet:
         self.reader = wire.Reader(self.sock)
         self.session: dict[str, Any] = {}
         self.hooks_run: list[dict[str, Any]] = []
-        #: Items streamed so far (their ids), and the last message text streamed: a
-        #: final answer streamed already is not printed again at the turn's end.
-        self.items = 0
+        #: The last message text streamed: a final answer streamed already is not
+        #: printed again at the turn's end.
         self.last_streamed: str | None = None
         #: The JSON lines printed on stdout since the last answer: the harness reads
         #: them off the answer (what the orchestrator was shown, for its canonical log).
@@ -683,7 +682,6 @@ class Puppet:
         if not isinstance(text, str) or kind not in ("agent_thought_chunk",
                                                       "agent_message_chunk"):
             return
-        self.items += 1
         if kind == "agent_message_chunk":
             self.last_streamed = text
         if self._streams("codex"):
