@@ -80,6 +80,8 @@ class FakeProcess:
     pending: int = 0
     connected: bool = True
     exit_ordered: bool = False
+    #: Seen not running any more (a zombie or reaped): its parent can tell it exited.
+    exited: bool = False
     signals: list[int] = field(default_factory=list)
     hooks: list[dict[str, Any]] = field(default_factory=list)
     #: The ACP agent it plays (``gemini --acp``), else ``None``.
@@ -183,6 +185,20 @@ class PuppetServer:
             self._wait(lambda: not any(p.exit_ordered and p.connected
                                        for p in self.processes.values()),
                        "every fake process told to exit to be gone")
+            exiting = [p for p in self.processes.values()
+                       if p.exit_ordered and not p.exited]
+        # A process hangs up before it exits: until it is a zombie, its parent's
+        # ``poll()`` or ``waitpid(WNOHANG)`` still says it runs, while the timeline
+        # already says it exited. Nothing notifies that moment, so it is polled.
+        deadline = time.monotonic() + BOUND
+        for process in exiting:
+            while running(process.pid):
+                if time.monotonic() > deadline:
+                    raise HarnessError(f"waited {BOUND:g}s of real time for the fake "
+                                       f"process {process.pid} ({process.kind.value}) "
+                                       "to exit after it hung up")
+                time.sleep(0.001)
+            process.exited = True
 
     def close(self) -> None:
         """Kill every fake process still running and stop serving; the world is over.
