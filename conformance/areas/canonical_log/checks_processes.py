@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import fcntl
 import multiprocessing
 import os
 import random
+import select
 import signal
 import time
 import traceback
@@ -134,24 +136,47 @@ def _report(conn: Connection, plan: Plan, journal: Journal, keys: Sequence[str])
     conn.send(("seen", seen))
 
 
+#: Real seconds a writer that left a line unfinished in an appended file waits for
+#: another process to append to the same file (see :func:`_contend`).
+MEET_WINDOW = 0.03
+
+
 def _contend(store: Path) -> None:
-    """Make this process give up the processor after every write into ``store`` that
-    leaves a line unfinished, as a process preempted there would: on two cores, a
-    line written in two ``write`` calls then meets the other writers' lines in the
-    middle, as it does on a loaded machine, instead of once in a thousand runs. It
-    only makes an interleaving the kernel allows happen sooner; it creates none."""
+    """Make this process linger after every write into ``store`` that leaves a line
+    unfinished, as a process preempted there would, until another writer appends to
+    the same file or :data:`MEET_WINDOW` passes.
+
+    A line written in two ``write`` calls is torn only when another process appends
+    between the two. Through the fake executables a worker spends most of its time
+    waiting on its processes, so left to the scheduler two writers of one log meet
+    there in one run of three; lingering makes them meet in nearly every run. It only
+    makes an interleaving the kernel allows happen sooner; it creates none, and a
+    writer that ends each write with its line's newline never lingers. A file not
+    opened for appending (a temporary file renamed into place) only yields the
+    processor: no other process writes into it."""
     top = os.path.realpath(store)
     write = os.write
+    clock = time.perf_counter  # real time: the harness clock stands still
 
     def contended(fd: int, data: Any) -> int:
         written = write(fd, data)
-        if written and bytes(memoryview(data)[written - 1:written]) != b"\n":
-            try:
-                target = os.readlink(f"/proc/self/fd/{fd}")
-            except OSError:
-                target = ""
-            if target.startswith(top + os.sep):
-                os.sched_yield()
+        if not written or bytes(memoryview(data)[written - 1:written]) == b"\n":
+            return written
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            appending = bool(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_APPEND)
+            size = os.fstat(fd).st_size
+        except OSError:
+            return written
+        if not target.startswith(top + os.sep):
+            return written
+        if not appending:
+            os.sched_yield()
+            return written
+        deadline = clock() + MEET_WINDOW
+        with contextlib.suppress(OSError):
+            while os.fstat(fd).st_size == size and clock() < deadline:
+                select.select([], [], [], 0.0005)
         return written
 
     os.write = contended
