@@ -118,12 +118,14 @@ def marker_responder(kind: BackendKind, key: str, token: str = "") -> Responder:
             {"sessionUpdate": "plan", "entries": [
                 {"content": f"{inter} plan step", "priority": "medium",
                  "status": "in_progress"}]},
+            # The partial answer before the tool call, the final one after it, as in
+            # ``default_responder``: an ACP client tells a final answer only so.
+            {"sessionUpdate": "agent_message_chunk", "content": {"type": "text",
+                                                                 "text": chunk}},
             {"sessionUpdate": "tool_call", "toolCallId": call_id, "title": "Read README.md",
              "kind": "read", "status": "pending"},
             {"sessionUpdate": "tool_call_update", "toolCallId": call_id,
              "status": "completed"},
-            {"sessionUpdate": "agent_message_chunk", "content": {"type": "text",
-                                                                 "text": chunk}},
             {"sessionUpdate": "agent_message_chunk", "content": {"type": "text",
                                                                  "text": final}},
         )

@@ -46,7 +46,10 @@ Responder = Callable[[str, int, str], TurnScript]
 
 
 def default_responder(prompt: str, turn_index: int, session_id: str) -> TurnScript:
-    """A plausible turn: a thought, a plan, one tool call, two message chunks."""
+    """A plausible turn: a thought, a plan, a message chunk ("I'll read the README"),
+    one tool call, and the final answer's chunk. The final answer is the text after
+    the turn's last tool call, which is all an ACP client can tell it by: an ACP
+    agent streams one message as chunks, and only a tool call separates two."""
     thought = f"intermediate-thought turn {turn_index}: {prompt}"
     chunk_one = f"intermediate-chunk turn {turn_index}: {prompt}"
     final = f"final-answer turn {turn_index}: {prompt}"
@@ -58,12 +61,12 @@ def default_responder(prompt: str, turn_index: int, session_id: str) -> TurnScri
             "entries": [{"content": f"answer: {prompt}", "priority": "medium",
                          "status": "in_progress"}],
         },
+        {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": chunk_one}},
         {
             "sessionUpdate": "tool_call", "toolCallId": call_id, "title": "Read README.md",
             "kind": "read", "status": "pending",
         },
         {"sessionUpdate": "tool_call_update", "toolCallId": call_id, "status": "completed"},
-        {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": chunk_one}},
         {"sessionUpdate": "agent_message_chunk", "content": {"type": "text", "text": final}},
     )
     request = {"model": "fake-model", "input": [{"role": "user", "content": prompt}],
