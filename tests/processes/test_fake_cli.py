@@ -593,5 +593,6 @@ def test_gemini_acp_takes_prompts_over_json_rpc_and_streams_its_turns(world: Har
     process.stdin.close()  # the end of stdin ends the agent, as the real one
     world.tick()
     assert process.wait(timeout=60) == 0
+    world.tick()  # the harness records the exit when the process's socket closes
     ops = [c.op for c in world.calls.for_session(session_id)]
     assert ops.count("process:acp session/prompt") == 2 and "process:exit" in ops
