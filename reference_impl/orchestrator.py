@@ -269,7 +269,10 @@ class ReferenceOrchestrator:
             log.info("result of %s not delivered: its parent %s has ended", child.agent_id,
                      parent.agent_id)
             return
-        message = f"[result from {child.agent_id}] {final}"
+        self._forward(child, parent, f"[result from {child.agent_id}] {final}")
+
+    def _forward(self, child: Agent, parent: Agent, message: str) -> None:
+        """Send ``message`` to ``parent``'s session through every component."""
         host = self._host(parent.backend)
 
         def send() -> None:

@@ -158,6 +158,13 @@ class _Replay:
         self.known = 0
         #: Notifications told together and not taken in yet (:meth:`flush`).
         self.batch: list[Call] = []
+        #: Sessions an ACP agent runs (a process spoke ACP for them).
+        self.acp_sessions: set[str] = set()
+        #: Turn completions told so far, per agent.
+        self.completions: Counter[str] = Counter()
+        #: Results delivered to ACP agents whose edges are not required yet, per
+        #: parent: ``(the turn the delivery started, relationship, the send)``.
+        self.taking: dict[str, list[tuple[int, Relationship, Call]]] = {}
 
     def sync(self) -> None:
         """Take in the agents spawned and the entries recorded since the last sync."""
@@ -194,6 +201,7 @@ class _Replay:
             agent = self.observed.agent_of(call.session_id)
             if call.op == "notify:turn_complete" and agent is not None:
                 candidates += self.owed(agent, call)
+                self.turn_told(agent, call)
         for call in batch:
             if call.op != "notify:turn_complete":
                 self.step(call)
@@ -220,6 +228,8 @@ class _Replay:
                 elif op == "resume":
                     self.on_resume(agent, call)
             return
+        if call.op.startswith("process:acp") and call.session_id is not None:
+            self.acp_sessions.add(call.session_id)
         agent = observed.agent_of(call.session_id)
         if agent is None:
             return
@@ -236,6 +246,7 @@ class _Replay:
             self.stop(agent, call, Life.DYING)
         elif call.op == "notify:turn_complete":
             self.observed.owed_results += self.owed(agent, call)
+            self.turn_told(agent, call)
         elif call.op == "send":
             user = self.user_send
             self.user_send = None
@@ -339,8 +350,45 @@ class _Replay:
         if child is None:
             return
         self.observed.deliveries[(child, parent)] += 1
-        self.judge(Relationship(EdgeKind.RESULT, child, parent), [child, parent], call,
-                   text=self.final_in(child, prompt))
+        relationship = Relationship(EdgeKind.RESULT, child, parent)
+        if session.session_id not in self.acp_sessions:
+            self.judge(relationship, [child, parent], call, text=self.final_in(child, prompt))
+        else:
+            if self.all_running(relationship):
+                self.taking.setdefault(parent, []).append((index, relationship, call))
+            self.judge(relationship, [child, parent], call, optional=True,
+                       text=self.final_in(child, prompt))
+
+    def all_running(self, relationship: Relationship) -> bool:
+        """Whether both ends of ``relationship`` and their root certainly run, and the
+        root's rollout is open: then a trace must show it."""
+        observed = self.observed
+        root = observed.root_of[relationship.target]
+        return root not in observed.rollout_over and all(
+            observed.life(agent).state is Life.RUNNING
+            for agent in (relationship.source, relationship.target, root))
+
+    def turn_told(self, agent: str, call: Call) -> None:
+        """The orchestrator was told a turn of ``agent`` is over.
+
+        A prompt to an ACP agent (``gemini --acp``) is a request answered when its
+        turn is over, and the agent says nothing when it takes one; the first sign
+        that it did is the first update it streams for it, or the answer. So the
+        result edge of a delivery to an ACP agent is allowed from the send on, and
+        required once the orchestrator was told that the turn the delivery started
+        is over (if both threads still run then): by then it knows the delivery went
+        through."""
+        self.completions[agent] += 1
+        waiting = self.taking.get(agent, [])
+        while waiting and waiting[0][0] < self.completions[agent]:
+            _, relationship, send = waiting.pop(0)
+            if not self.all_running(relationship):
+                continue
+            observed = self.observed
+            observed.required[relationship] += 1
+            observed.required_at.setdefault(relationship, []).append(call.time)
+            observed.evidence.setdefault(relationship, []).append(
+                f"{_show(call)} (must be recorded: the turn {_show(send)} started is over)")
 
     def owed(self, child: str, call: Call) -> list[tuple[str, str, str, Call]]:
         """A child's turn is over: while it and its parent run, its result is owed."""
