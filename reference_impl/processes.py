@@ -245,11 +245,9 @@ class ProcessHost:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(run.popen.pid, signal.SIGTERM)
         for run in live:
-            try:
-                run.popen.wait(timeout=BOUND)
-            except subprocess.TimeoutExpired:
+            if not _wait_exit(run.popen, BOUND):
                 os.killpg(run.popen.pid, signal.SIGKILL)
-                run.popen.wait(timeout=BOUND)
+                _wait_exit(run.popen, BOUND)
             run.reaped = True
 
     def send(self, session_id: str, prompt: str) -> str:
@@ -476,7 +474,7 @@ class ProcessHost:
                     ) -> dict[str, object]:
         """Wait (bounded) for the first stdout line of type ``kind`` (or, for an ACP
         agent, the answer to JSON-RPC ``request``; an error answer raises)."""
-        deadline = time.monotonic() + BOUND
+        deadline = time.perf_counter() + BOUND
         assert run.popen.stdout is not None
         fd = run.popen.stdout.fileno()
         ended = False
@@ -491,7 +489,7 @@ class ProcessHost:
                     return event
                 if request is None and event.get("type") == kind:
                     return event
-            left = deadline - time.monotonic()
+            left = deadline - time.perf_counter()
             if left <= 0 or ended:
                 raise BackendError(f"{self.kind.value} printed no {wanted} "
                                    f"(exit status {run.popen.poll()})")
@@ -647,10 +645,23 @@ class ProcessHost:
             callback(note)
 
 
+def _wait_exit(popen: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Wait up to ``seconds`` of real time for ``popen`` to exit; whether it did.
+
+    Not ``Popen.wait(timeout=...)``, nor ``time.monotonic``: under a frozen clock (the
+    harness's, or a driver's) monotonic time stands still, and the wait would never
+    end. ``time.perf_counter`` stays real."""
+    deadline = time.perf_counter() + seconds
+    while popen.poll() is None:
+        if time.perf_counter() > deadline:
+            return False
+        select.select([], [], [], 0.002)
+    return True
+
+
 def _reap(run: _Run) -> None:
     """Wait (bounded) for a run that failed to start, and close its pipe."""
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        run.popen.wait(timeout=BOUND)
+    _wait_exit(run.popen, BOUND)
     for pipe in (run.popen.stdout, run.popen.stdin):
         if pipe is not None:
             with contextlib.suppress(OSError):

@@ -53,7 +53,8 @@ from conformance.processes.model_server import ModelServer
 from conformance.processes.stream_updates import updates_of
 
 #: The longest real time, in seconds, the harness waits for one fake process to
-#: register, answer or exit.
+#: register, answer or exit. Measured with ``time.perf_counter``: the harness clock
+#: freezes ``time.monotonic`` on the main thread, where a bound would never pass.
 BOUND = 30.0
 #: How long a child that has forked but not yet run its program may stay unknown.
 _FORK_GRACE = 3.0
@@ -190,10 +191,10 @@ class PuppetServer:
         # A process hangs up before it exits: until it is a zombie, its parent's
         # ``poll()`` or ``waitpid(WNOHANG)`` still says it runs, while the timeline
         # already says it exited. Nothing notifies that moment, so it is polled.
-        deadline = time.monotonic() + BOUND
+        deadline = time.perf_counter() + BOUND
         for process in exiting:
             while running(process.pid):
-                if time.monotonic() > deadline:
+                if time.perf_counter() > deadline:
                     raise HarnessError(f"waited {BOUND:g}s of real time for the fake "
                                        f"process {process.pid} ({process.kind.value}) "
                                        "to exit after it hung up")
@@ -223,9 +224,9 @@ class PuppetServer:
             self._listener.shutdown(socket.SHUT_RDWR)  # wakes the thread in accept()
         with contextlib.suppress(OSError):
             self._listener.close()
-        deadline = time.monotonic() + BOUND
+        deadline = time.perf_counter() + BOUND
         for process in processes:
-            while running(process.pid) and time.monotonic() < deadline:
+            while running(process.pid) and time.perf_counter() < deadline:
                 time.sleep(0.005)
             with contextlib.suppress(OSError):
                 process.conn.close()
@@ -617,17 +618,17 @@ class PuppetServer:
 
     def _wait(self, ready: Callable[[], bool], what: str) -> None:
         """Wait (the lock released meanwhile) until ``ready``; bounded."""
-        deadline = time.monotonic() + BOUND
+        deadline = time.perf_counter() + BOUND
         with self.changed:
             while not ready():
-                left = deadline - time.monotonic()
+                left = deadline - time.perf_counter()
                 if left <= 0:
                     raise HarnessError(f"waited {BOUND:g}s of real time for {what}")
                 self.changed.wait(min(left, 0.5))
 
     def _await_launches(self) -> None:
         """Wait until every process below this one that runs a fake CLI is registered."""
-        deadline = time.monotonic() + BOUND
+        deadline = time.perf_counter() + BOUND
         me = os.getpid()
         my_cmdline = _cmdline(me)
         forked: dict[int, float] = {}
@@ -647,8 +648,8 @@ class PuppetServer:
                 if not argv or argv == my_cmdline:
                     # Forked, not yet running its program, or in the middle of exec()
                     # (its command line reads empty then); or a worker of ours.
-                    first = forked.setdefault(pid, time.monotonic())
-                    if time.monotonic() - first > _FORK_GRACE:
+                    first = forked.setdefault(pid, time.perf_counter())
+                    if time.perf_counter() - first > _FORK_GRACE:
                         self._ignored.add(key)
                     else:
                         waiting.append(f"pid {pid} (forked)")
@@ -662,7 +663,7 @@ class PuppetServer:
                     waiting.append(f"pid {pid} ({' '.join(argv)[:80]})")
             if not waiting:
                 return
-            if time.monotonic() > deadline:
+            if time.perf_counter() > deadline:
                 raise HarnessError(f"waited {BOUND:g}s of real time for fake CLI "
                                    f"processes to register: {', '.join(waiting)}")
             time.sleep(0.002)
