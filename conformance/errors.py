@@ -29,6 +29,25 @@ class AdapterError(ConformanceError):
     """
 
 
+class DriverError(AdapterError):
+    """A driver program (``--orchestrator-command``) broke the driver protocol.
+
+    It crashed, hung past the bound, wrote a line that is no valid response, or
+    answered another request than the one waiting. ``op`` names the operation;
+    ``stderr`` holds the end of what the driver wrote to its stderr, when known.
+    Never a verdict: the orchestrator behind it was not judged.
+    """
+
+    def __init__(self, op: str, message: str, stderr: str = "") -> None:
+        text = f"driver {op}: {message}"
+        if stderr.strip():
+            text += "\n  the driver's stderr ended with:\n" + "\n".join(
+                f"    {line}" for line in stderr.rstrip().splitlines()[-20:])
+        super().__init__(text)
+        self.op = op
+        self.stderr = stderr
+
+
 class InvariantViolation(ConformanceError):
     """An orchestrator broke an invariant of the catalogue.
 

@@ -273,7 +273,11 @@ class Harness:
     def retire(self) -> None:
         """This orchestrator's lifetime is over (it was shut down, or it crashed) and
         another may start on the same files: every fake process it launched is killed
-        and its watches stop, so that the next one's harness plays only its own."""
+        and its watches stop, so that the next one's harness plays only its own. An
+        orchestrator with a ``release()`` method (a driver's) is released first."""
+        release = getattr(self.orchestrator, "release", None)
+        if callable(release):
+            self._call("release()", release)
         if self.puppets is not None:
             self.puppets.close()
         if self.reads is not None:

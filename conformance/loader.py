@@ -40,6 +40,10 @@ def load_adapter(spec: str) -> LoadedAdapter:
     if not spec or not spec.strip():
         raise AdapterError("--orchestrator needs a name: an entry point of the "
                            f"'{ENTRY_POINT_GROUP}' group or an importable module")
+    from conformance.driver.adapter import PREFIX, DriverAdapter, is_command
+
+    if is_command(spec):
+        return validate(spec, DriverAdapter(spec.removeprefix(PREFIX)))
     target = _from_entry_point(spec)
     if target is None:
         target = _from_module(spec)

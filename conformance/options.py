@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 ORCHESTRATOR = "orchestrator"
+COMMAND = "orchestrator_command"
+DRIVER_LOG = "conformance_driver_log"
+DRIVER_TIMEOUT = "conformance_driver_timeout"
 REPORT = "conformance_report"
 BASELINE = "conformance_baseline"
 FAILURES = "conformance_failures"
@@ -23,6 +26,22 @@ def add_options(parser: pytest.Parser) -> None:
              "(also 'module:attribute'). Without named paths, only the suite runs.",
     )
     group.addoption(
+        "--orchestrator-command", dest=COMMAND, default=None, metavar="CMD",
+        help="run the conformance suite against a driver program: CMD (shell words, run "
+             "from the invocation directory) speaks the driver protocol on its stdin and "
+             "stdout, one process per world (see conformance/driver/protocol.py)",
+    )
+    group.addoption(
+        "--conformance-driver-log", dest=DRIVER_LOG, default=None, metavar="DIR",
+        help="write a transcript of every message exchanged with each driver process to "
+             "DIR (one file per process)",
+    )
+    group.addoption(
+        "--conformance-driver-timeout", dest=DRIVER_TIMEOUT, default=None, type=float,
+        metavar="SECONDS",
+        help="real seconds a driver may take to answer one request (default 60)",
+    )
+    group.addoption(
         "--conformance-report", dest=REPORT, default=None, metavar="DIR",
         help="write report.json, summary.md, badge-<area>.json and junit.xml to DIR",
     )
@@ -37,13 +56,41 @@ def add_options(parser: pytest.Parser) -> None:
              f"run (default: {DEFAULT_FAILURES}; 'none' disables)",
     )
     parser.addini(ORCHESTRATOR, default="", help="default for --orchestrator (adapter name)")
+    parser.addini(COMMAND, default="", help="default for --orchestrator-command")
     parser.addini(BASELINE, default="", help="default for --conformance-baseline")
 
 
 def orchestrator_name(config: pytest.Config) -> str | None:
-    """The adapter asked for on the command line, else in the ini file, else ``None``."""
-    value = config.getoption(ORCHESTRATOR) or config.getini(ORCHESTRATOR)
-    return str(value).strip() or None
+    """The adapter asked for on the command line, else in the ini file, else ``None``.
+    An orchestrator command is named ``command:CMD``. Both at once is a usage error."""
+    name = str(config.getoption(ORCHESTRATOR) or "").strip()
+    command = str(config.getoption(COMMAND) or "").strip()
+    if name and command:
+        raise pytest.UsageError("conformance: --orchestrator and --orchestrator-command "
+                                "name two orchestrators; give one")
+    if command:
+        return f"command:{command}"
+    if name:
+        return name
+    name = str(config.getini(ORCHESTRATOR) or "").strip()
+    command = str(config.getini(COMMAND) or "").strip()
+    if name and command:
+        raise pytest.UsageError("conformance: the ini options orchestrator and "
+                                "orchestrator_command name two orchestrators; give one")
+    return f"command:{command}" if command else (name or None)
+
+
+def driver_log(config: pytest.Config) -> Path | None:
+    value = config.getoption(DRIVER_LOG)
+    if not value:
+        return None
+    path = Path(value)
+    return path if path.is_absolute() else config.invocation_params.dir / path
+
+
+def driver_timeout(config: pytest.Config) -> float | None:
+    value = config.getoption(DRIVER_TIMEOUT)
+    return None if value is None else float(value)
 
 
 def report_dir(config: pytest.Config) -> Path | None:

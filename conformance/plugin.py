@@ -19,7 +19,7 @@ from conformance.baseline import load_baseline
 from conformance.catalogue import load_catalogue
 from conformance.errors import ConformanceError
 from conformance.items import STATE, ConformanceSuite, SuiteState
-from conformance.loader import load_adapter
+from conformance.loader import LoadedAdapter, load_adapter, validate
 from conformance.profiles import default_profile_name, register_profiles, suite_settings
 from conformance.registry import verify
 from conformance.replay import FailureStore
@@ -41,7 +41,7 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         catalogue = load_catalogue()
         checks = dict(verify(catalogue))
-        adapter = load_adapter(name)
+        adapter = _load(config, name)
         baseline_path = options.baseline_file(config)
         baseline = {} if baseline_path is None else load_baseline(baseline_path, catalogue)
     except ConformanceError as error:
@@ -62,6 +62,19 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source is not pytest.Config.ArgsSource.ARGS:
         # Suite only: the paths came from testpaths or the invocation directory.
         config.args = []
+
+
+def _load(config: pytest.Config, name: str) -> LoadedAdapter:
+    """The adapter ``name``; an orchestrator command with the driver options."""
+    from conformance.driver.adapter import PREFIX, DriverAdapter, is_command
+
+    if not is_command(name):
+        return load_adapter(name)
+    timeout = options.driver_timeout(config)
+    driver = DriverAdapter(name.removeprefix(PREFIX), cwd=config.invocation_params.dir,
+                           log_dir=options.driver_log(config),
+                           **({} if timeout is None else {"timeout": timeout}))
+    return validate(name, driver)
 
 
 @pytest.hookimpl(optionalhook=True)
