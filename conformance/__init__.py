@@ -5,10 +5,8 @@ invariant catalogue under ``specs/``. The public surface is below; everything el
 is internal.
 """
 
-from conformance import native
-from conformance.api import NotClaimed, run_invariant
-from conformance.catalogue import Catalogue, Invariant, Level, load_catalogue
-from conformance.clock import HarnessClock
+from typing import TYPE_CHECKING, Any
+
 from conformance.contract import (
     Adapter,
     AgentState,
@@ -34,7 +32,35 @@ from conformance.errors import (
     InvariantViolation,
     SessionNotFound,
 )
-from conformance.loader import LoadedAdapter, load_adapter
+
+if TYPE_CHECKING:
+    from conformance import native
+    from conformance.api import NotClaimed, run_invariant
+    from conformance.catalogue import Catalogue, Invariant, Level, load_catalogue
+    from conformance.clock import HarnessClock
+    from conformance.loader import LoadedAdapter, load_adapter
+
+#: The rest of the public surface, imported when first used: running invariants
+#: pulls in Hypothesis, the catalogue and every area (half a second), which a program
+#: that only needs the contract (a driver, a fake CLI) should not pay for.
+_LAZY = {"native": "conformance.native", "NotClaimed": "conformance.api",
+         "run_invariant": "conformance.api", "Catalogue": "conformance.catalogue",
+         "Invariant": "conformance.catalogue", "Level": "conformance.catalogue",
+         "load_catalogue": "conformance.catalogue", "HarnessClock": "conformance.clock",
+         "LoadedAdapter": "conformance.loader", "load_adapter": "conformance.loader"}
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'conformance' has no attribute {name!r}")
+    import importlib
+
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith(f".{name}") else getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "Adapter",
