@@ -66,15 +66,18 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _load(config: pytest.Config, name: str) -> LoadedAdapter:
     """The adapter ``name``; an orchestrator command with the driver options."""
-    from conformance.driver.adapter import PREFIX, DriverAdapter, is_command
+    from conformance.driver.adapter import PREFIX, DriverAdapter, anchored, is_command
 
     if not is_command(name):
         return load_adapter(name)
     timeout = options.driver_timeout(config)
-    driver = DriverAdapter(name.removeprefix(PREFIX), cwd=config.invocation_params.dir,
-                           log_dir=options.driver_log(config),
+    here = config.invocation_params.dir
+    command = anchored(name.removeprefix(PREFIX), here)
+    driver = DriverAdapter(command, cwd=here, log_dir=options.driver_log(config),
                            **({} if timeout is None else {"timeout": timeout}))
-    return validate(name, driver)
+    # The spec names the anchored command: a stored counterexample replays through
+    # the same program from any directory.
+    return validate(PREFIX + command, driver)
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shlex
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,7 +23,7 @@ from typing import Any
 
 from conformance.contract import AgentState, BackendKind, SessionView, SpawnRequest, World
 from conformance.driver import protocol
-from conformance.driver.client import DEFAULT_TIMEOUT, DriverProcess
+from conformance.driver.client import DEFAULT_TIMEOUT, DriverProcess, split_command
 from conformance.errors import BackendError, DriverError, InvalidAgentId
 
 #: How an orchestrator command is named where an adapter name goes
@@ -177,4 +178,18 @@ def is_command(spec: str) -> bool:
     return spec.startswith(PREFIX)
 
 
-__all__ = ["PREFIX", "DriverAdapter", "DriverOrchestrator", "is_command", "world_message"]
+def anchored(command: str, cwd: Path) -> str:
+    """``command`` with every word that names an existing file or directory relative
+    to ``cwd`` made absolute (``node driver.js`` -> ``node /abs/driver.js``), so that
+    it runs the same program from any directory. Other words stay as they are."""
+    words = []
+    for word in split_command(command):
+        path = Path(word)
+        if not word.startswith("-") and not path.is_absolute() and (cwd / path).exists():
+            word = str((cwd / path).resolve())
+        words.append(word)
+    return shlex.join(words)
+
+
+__all__ = ["PREFIX", "DriverAdapter", "DriverOrchestrator", "anchored", "is_command",
+           "world_message"]

@@ -191,3 +191,16 @@ def test_a_broken_driver_is_a_usage_error(pytester: pytest.Pytester) -> None:
                                 f"--orchestrator-command={misbehaving('old-protocol', 'hello')}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "speaks protocol version 0" in result.stderr.str()
+
+
+def test_a_command_is_anchored_to_where_it_was_given(tmp_path: Path) -> None:
+    """A stored counterexample names the command with its relative paths made
+    absolute, so it replays from any directory."""
+    from conformance.driver.adapter import anchored
+
+    (tmp_path / "drivers").mkdir()
+    (tmp_path / "drivers" / "driver.js").write_text("")
+    assert anchored("node drivers/driver.js --flag x", tmp_path) == (
+        f"node {tmp_path / 'drivers' / 'driver.js'} --flag x")
+    assert anchored("python -m reference_impl.driver", tmp_path) == (
+        "python -m reference_impl.driver")
