@@ -24,6 +24,8 @@ from __future__ import annotations
 import calendar
 import datetime as _dt
 import os
+import select
+import subprocess
 import sys
 import time
 from typing import Any
@@ -162,3 +164,17 @@ class HarnessClock:
     def _require(self) -> None:
         if self._factory is None:
             raise RuntimeError("the harness clock is not running; call start() first")
+
+
+def wait_exit(popen: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Wait up to ``seconds`` of real time for ``popen`` to exit; whether it did.
+
+    Not ``Popen.wait(timeout=...)``: it measures with ``time.monotonic``, which a
+    running harness clock freezes on the main thread, and would wait for ever.
+    ``time.perf_counter`` stays real under the clock."""
+    deadline = time.perf_counter() + seconds
+    while popen.poll() is None:
+        if time.perf_counter() > deadline:
+            return False
+        select.select([], [], [], 0.002)
+    return True

@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from conformance import native
+from conformance.clock import wait_exit
 from conformance.contract import (
     BackendKind,
     Capability,
@@ -245,9 +246,9 @@ class ProcessHost:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(run.popen.pid, signal.SIGTERM)
         for run in live:
-            if not _wait_exit(run.popen, BOUND):
+            if not wait_exit(run.popen, BOUND):
                 os.killpg(run.popen.pid, signal.SIGKILL)
-                _wait_exit(run.popen, BOUND)
+                wait_exit(run.popen, BOUND)
             run.reaped = True
 
     def send(self, session_id: str, prompt: str) -> str:
@@ -645,23 +646,9 @@ class ProcessHost:
             callback(note)
 
 
-def _wait_exit(popen: subprocess.Popen[bytes], seconds: float) -> bool:
-    """Wait up to ``seconds`` of real time for ``popen`` to exit; whether it did.
-
-    Not ``Popen.wait(timeout=...)``, nor ``time.monotonic``: under a frozen clock (the
-    harness's, or a driver's) monotonic time stands still, and the wait would never
-    end. ``time.perf_counter`` stays real."""
-    deadline = time.perf_counter() + seconds
-    while popen.poll() is None:
-        if time.perf_counter() > deadline:
-            return False
-        select.select([], [], [], 0.002)
-    return True
-
-
 def _reap(run: _Run) -> None:
     """Wait (bounded) for a run that failed to start, and close its pipe."""
-    _wait_exit(run.popen, BOUND)
+    wait_exit(run.popen, BOUND)
     for pipe in (run.popen.stdout, run.popen.stdin):
         if pipe is not None:
             with contextlib.suppress(OSError):

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from conformance.clock import wait_exit
 from conformance.driver import protocol
 from conformance.errors import DriverError
 
@@ -40,19 +41,6 @@ def split_command(command: str) -> list[str]:
     if not argv:
         raise DriverError("launch", "the orchestrator command is empty")
     return argv
-
-
-def _wait_exit(popen: subprocess.Popen[bytes], seconds: float) -> bool:
-    """Wait up to ``seconds`` of real time for ``popen`` to exit; whether it did.
-
-    Not ``Popen.wait(timeout=...)``: it measures with ``time.monotonic``, which the
-    harness clock freezes, and would wait for ever."""
-    deadline = time.perf_counter() + seconds
-    while popen.poll() is None:
-        if time.perf_counter() > deadline:
-            return False
-        select.select([], [], [], 0.005)
-    return True
 
 
 class DriverProcess:
@@ -130,7 +118,7 @@ class DriverProcess:
         return line
 
     def _dead(self, op: str, what: str) -> DriverError:
-        _wait_exit(self.popen, EXIT_BOUND)
+        wait_exit(self.popen, EXIT_BOUND)
         code = self.popen.poll()
         status = ("still running" if code is None else
                   f"killed by {signal.Signals(-code).name}" if code < 0 else
@@ -149,10 +137,10 @@ class DriverProcess:
         with contextlib.suppress(OSError, ValueError):
             assert self.popen.stdin is not None
             self.popen.stdin.close()
-        _wait_exit(self.popen, EXIT_BOUND)
+        wait_exit(self.popen, EXIT_BOUND)
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.popen.pid, signal.SIGKILL)
-        _wait_exit(self.popen, EXIT_BOUND)
+        wait_exit(self.popen, EXIT_BOUND)
         with contextlib.suppress(OSError, ValueError):
             assert self.popen.stdout is not None
             self.popen.stdout.close()
