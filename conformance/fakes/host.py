@@ -70,6 +70,9 @@ class FakeTurn:
     #: When the turn completes, once it is scheduled (``None`` while queued or if it
     #: hangs): what a story that waits for the turn's end waits for.
     due_at: float | None = None
+    #: Where its completion sits in the timeline (between two entries, as the
+    #: session's ``exit_marks`` do): what orders it against a call of the same instant.
+    completed_seq: float | None = None
 
 
 @dataclass
@@ -579,6 +582,7 @@ class FakeSessionHost:
             return
         now = self.clock.now()
         turn.completed_at = now
+        turn.completed_seq = len(self.calls.calls) + 0.5
         self._write(session, self.format.completion_lines(session, turn))
         self._log(session, f"turn {turn.turn_id} complete")
         # The first turn to complete: turn 0, unless it died with its process (a close

@@ -6,10 +6,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
+from conformance import planting
+from conformance.areas.isolation.checks import main_history_records_each_invocation
+from conformance.clock import HarnessClock
 from conformance.contract import BackendKind
-from conformance.fakes.profiles import codex
+from conformance.fakes.profiles import claude, codex
 from conformance.files import log_lines
 from conformance.harness import Harness
+from reference_impl import processes
 from reference_impl.isolation import MainHistory, finish_status, summarize
 from reference_impl.isolation.history import Invocation
 
@@ -80,3 +86,35 @@ def test_resume_is_a_new_invocation_and_exit_status_is_kept(harness: Harness) ->
         ("started", "running", True), ("finished", "closed", True)]
     audit = [a["event"] for a in _lines(harness.world.home / "log" / "multi-agent.log")]
     assert audit.count("resume") == 1 and audit.count("finish") == 2
+
+
+@pytest.mark.processes
+def test_a_turn_told_with_the_resume_belongs_to_the_invocation_before(
+        tmp_path: Path, clock: HarnessClock) -> None:
+    """Regression: a ``claude -p`` whose turn completes, and which exits, at the very
+    instant the user resumes it is told both at that resume, before it. The turn's
+    answer is the first invocation's; the resumed one, closed with no turn, has none.
+    ISO-004 compared times only and put the answer in both, so it failed the reference
+    (found by a random run of the JavaScript driver)."""
+    harness = Harness(processes.conformance_adapter, clock, tmp_path / "world")
+    planting.plant(harness)  # the answer carries the agent's marker, as ISO-004 looks
+    try:
+        record = harness.spawn("coder", BackendKind.CLAUDE,
+                               planting.prompt(harness, "coder", "fix the bug"),
+                               profile=claude(turn_duration=1.0))
+        turn = record.session.turns[0]
+        while turn.completed_at is None:  # time stops at the instant it completes
+            due = turn.due_at
+            harness.advance(0.25 if due is None else max(due - harness.now(), 0.001))
+        assert turn.completed_at == harness.now()
+        harness.resume("coder")
+        harness.close("coder")
+        entries = [e for e in _lines(harness.world.home / "history.jsonl")
+                   if e.get("agent_id") == "coder"]
+        assert [(e["event"], e["status"]) for e in entries] == [
+            ("started", "running"), ("finished", "succeeded"),
+            ("started", "running"), ("finished", "closed")]
+        assert entries[1]["output_summary"] and not entries[3]["output_summary"]
+        main_history_records_each_invocation(harness)
+    finally:
+        harness.dispose()

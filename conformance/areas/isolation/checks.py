@@ -214,8 +214,11 @@ def invocations(record: AgentRecord, harness: Harness | None = None) -> list[Inv
         following = marks[number + 1] if number + 1 < len(marks) else None
         end = next((e for e in ends if e[:2] > start
                     and (following is None or e[:2] < following)), None)
+        # Ordered by timeline position too: a turn that completed at the instant of a
+        # resume, but before it, is the previous invocation's.
         finals = [t.script.final for t in session.turns if t.completed_at is not None
-                  and start[0] <= t.completed_at and (end is None or t.completed_at <= end[0])]
+                  and start <= (t.completed_at, t.completed_seq or 0.0)
+                  and (end is None or (t.completed_at, t.completed_seq or 0.0) <= end[:2])]
         out.append(Invocation(start[0], None if end is None else end[0],
                               None if end is None else str(end[2]),
                               finals[-1] if finals else None))
