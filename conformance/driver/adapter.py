@@ -12,10 +12,10 @@ in-process hosts, so the adapter declares ``launches_processes``.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
 import shlex
+import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -47,23 +47,25 @@ class DriverAdapter:
         self._started = 0
         scratch = Path(tempfile.mkdtemp(prefix="conformance-driver-hello-"))
         try:
-            hello = self._launch(scratch / "stderr.log", scratch / "transcript.jsonl")
+            hello = self._launch(scratch / "stderr.log", scratch / "transcript.jsonl",
+                                 scratch / "tmp")
             try:
                 answer = _hello(hello, 0.0)
             finally:
                 hello.stop()
         finally:
-            with contextlib.suppress(OSError):
-                for path in scratch.iterdir():
-                    path.unlink()
-                scratch.rmdir()
+            shutil.rmtree(scratch, ignore_errors=True)
         self.name: str = answer["name"]
         self.version: str = answer["version"]
         self.capabilities = frozenset(answer["capabilities"])
 
-    def _launch(self, stderr_path: Path, transcript: Path | None) -> DriverProcess:
+    def _launch(self, stderr_path: Path, transcript: Path | None, tmp: Path) -> DriverProcess:
+        """A driver process whose temporary directory (``TMPDIR``, ``TMP``, ``TEMP``)
+        is ``tmp``: what it keeps there goes with the world, even when it is killed."""
+        tmp.mkdir(parents=True, exist_ok=True)
         return DriverProcess(self.command, cwd=self.cwd, stderr_path=stderr_path,
-                             transcript=transcript, timeout=self.timeout)
+                             transcript=transcript, timeout=self.timeout,
+                             env={name: str(tmp) for name in ("TMPDIR", "TMP", "TEMP")})
 
     def start(self, world: World) -> DriverOrchestrator:
         self._started += 1
@@ -71,10 +73,10 @@ class DriverAdapter:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             transcript = self.log_dir / f"driver-{os.getpid()}-{self._started}.jsonl"
-        # In the world's root, beside (not in) the homes the checks read; it goes with
-        # the world, and its end is in every DriverError raised before.
+        # In the world's root, beside (not in) the homes the checks read; they go with
+        # the world, and the stderr's end is in every DriverError raised before.
         stderr_path = world.root / "driver-stderr.log"
-        process = self._launch(stderr_path, transcript)
+        process = self._launch(stderr_path, transcript, world.root / "driver-tmp")
         try:
             _hello(process, world.clock.now())
             _answer(process, "start", process.ask("start", world.clock.now(),

@@ -98,6 +98,9 @@ def test_the_reference_driver_runs_a_world(clock: HarnessClock, tmp_path: Path) 
         assert view is not None and view.session_id == record.session.session_id
         assert view.state in (AgentState.RUNNING, AgentState.ENDED)
         assert [v.agent_id for v in harness.views()] == ["worker"]
+        # The driver's own temporary files are in the world: they go with it, even
+        # when the driver is killed.
+        assert any((harness.root / "driver-tmp").glob("reference-*"))
         with pytest.raises(InvalidAgentId) as refused:
             harness.orchestrator.spawn(  # straight to the driver: no harness bookkeeping
                 __import__("conformance.contract", fromlist=["SpawnRequest"]).SpawnRequest(

@@ -61,18 +61,16 @@ def clock() -> Iterator[HarnessClock]:
         clock.stop()
 
 
-def test_a_world_runs_through_the_javascript_driver(clock: HarnessClock, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    own = tmp_path / "driver-tmp"  # the driver's os.tmpdir(): where its own files go
-    own.mkdir()
-    monkeypatch.setenv("TMPDIR", str(own))
+def test_a_world_runs_through_the_javascript_driver(clock: HarnessClock,
+                                                    tmp_path: Path) -> None:
     adapter = DriverAdapter(GOOD)
     assert adapter.capabilities == frozenset({Capability.OBSERVABILITY, Capability.ISOLATION})
     harness = Harness(adapter, clock, tmp_path / "world")
+    own = harness.root / "driver-tmp"  # the driver's TMPDIR: where its own files go
     try:
         records = {kind: harness.spawn(f"worker-{kind.value}", kind, "say hello")
                    for kind in BackendKind}
-        assert any(own.iterdir())
+        assert any(own.glob("js-orchestrator-*/stdout-*"))
         harness.advance(10.0)
         harness.tick()
         for kind, record in records.items():
@@ -86,9 +84,10 @@ def test_a_world_runs_through_the_javascript_driver(clock: HarnessClock, tmp_pat
         assert {v.state for v in harness.views()} == {AgentState.ENDED}
         history = (harness.world.home / "history.jsonl").read_text(encoding="utf-8")
         assert history.count('"event":"finished"') == 3
+        harness.retire()  # the driver is stopped: it removes its own files
+        assert not any(own.iterdir()), "the driver left its own files behind"
     finally:
         harness.dispose()
-    assert not any(own.iterdir()), "the driver left its own files behind"
 
 
 def test_the_known_bad_variant_fails_obs_001_and_replays_from_outside(tmp_path: Path) -> None:
