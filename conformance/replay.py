@@ -118,8 +118,19 @@ def is_step_start(line: str) -> bool:
     return bool(_CODE_START.match(line))
 
 
-def snippet(adapter: str, invariant_id: str, machine_name: str, steps: list[str]) -> str:
-    """A runnable script replaying ``steps`` (Hypothesis's printed sequence)."""
+#: The line of a snippet that names where the run that stored it was invoked.
+_ORIGIN = re.compile(r"^ORIGIN = (?P<path>'[^\n]*'|\"[^\n]*\")  # noqa: E501$", re.M)
+
+
+def snippet(adapter: str, invariant_id: str, machine_name: str, steps: list[str],
+            origin: Path | None = None) -> str:
+    """A runnable script replaying ``steps`` (Hypothesis's printed sequence).
+
+    ``origin`` (the invocation directory of the failing run, by default this
+    process's) goes first on the import path when the script runs, so that an adapter
+    importable there (``tests.known_bad.x``, a vendor's ``mypkg``) is importable from
+    anywhere, with no ``PYTHONPATH``."""
+    where = str((origin or Path.cwd()).resolve())
     body: list[str] = []
     depth = 0
     for line in steps:
@@ -134,7 +145,11 @@ def snippet(adapter: str, invariant_id: str, machine_name: str, steps: list[str]
         "",
         "Run this file to replay it; it raises InvariantViolation while the bug is there.",
         '"""',
-        "from conformance.replay import *  # noqa: F403",
+        "import sys",
+        "",
+        f"ORIGIN = {where!r}  # noqa: E501",
+        "sys.path.insert(0, ORIGIN)  # where the run that stored it was invoked",
+        "from conformance.replay import *  # noqa: E402, F403",
         "",
         f"{machine_name} = machine_for({adapter!r}, {invariant_id!r})  # noqa: F405",
         "",
@@ -181,5 +196,24 @@ class FailureStore:
         self.path(adapter, invariant_id).unlink(missing_ok=True)
 
 
+def origin_of(path: Path) -> Path | None:
+    """The invocation directory a stored snippet names (``None`` for an older one)."""
+    try:
+        found = _ORIGIN.search(path.read_text(encoding="utf-8"))
+    except OSError:
+        return None
+    if found is None:
+        return None
+    import ast
+
+    return Path(ast.literal_eval(found.group("path")))
+
+
 def replay_command(path: Path) -> str:
-    return f"python {path}"
+    """The command that replays a stored counterexample as printed: this interpreter
+    (so it works outside an activated virtual environment) and the snippet's own
+    import path (:func:`snippet`)."""
+    import shlex
+    import sys
+
+    return f"{shlex.quote(sys.executable)} -m conformance replay {shlex.quote(str(path))}"

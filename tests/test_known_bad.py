@@ -193,6 +193,15 @@ def test_known_bads_are_discovered() -> None:
     assert not any(name.startswith("_") for name in names)
 
 
+def test_every_invariant_has_a_known_bad() -> None:
+    """A check that cannot fail is a defect: every invariant of the catalogue has at
+    least one known-bad orchestrator here that breaks it (``conformance new`` scaffolds
+    one with the invariant)."""
+    broken = {bad.violates for bad in KNOWN_BADS if bad.usable}
+    missing = sorted(set(CATALOGUE.ids()) - broken)
+    assert not missing, f"no known-bad in tests/known_bad/ violates {missing}"
+
+
 def test_each_area_has_its_step_checks_grouped() -> None:
     """Grouping never drops or duplicates an invariant."""
     ids = CATALOGUE.ids()

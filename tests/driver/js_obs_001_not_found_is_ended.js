@@ -8,6 +8,8 @@
 // before its first turn (OBS-002 holds): not-found-is-ended is its one bug.
 //
 //   node examples/js-orchestrator/driver.js --orchestrator=tests/driver/js_obs_001_not_found_is_ended.js
+//
+// VIOLATES = "OBS-001"
 
 const fs = require('node:fs');
 const path = require('node:path');
