@@ -34,7 +34,7 @@ _INVARIANT_KEYS = {"id", "title", "level", "statement", "source"}
 _OPTIONAL_KEYS = {"observed"}
 _SOURCE_KEYS = {"seed", "passage"}
 _OBSERVED_KEYS = {"in_process", "processes"}
-_OBSERVED_OPTIONAL = {"not_observable_with_processes"}
+_OBSERVED_OPTIONAL = {"not_observable_with_processes", "not_observable_out_of_process"}
 
 
 class Level(str, enum.Enum):
@@ -59,11 +59,15 @@ class Observed:
     harness cannot see, only their effects: reads below the homes, signals, files).
 
     ``not_observable_with_processes`` says why a process orchestrator cannot be judged
-    on it (yet): its item is then reported *not observable*, never passed."""
+    on it (yet): its item is then reported *not observable*, never passed.
+    ``not_observable_out_of_process`` says the same of an orchestrator that runs in
+    another process than the harness (behind a driver), where the faults the check
+    needs cannot reach it (:func:`conformance.faults.reach`)."""
 
     in_process: str
     processes: str
     not_observable_with_processes: str | None = None
+    not_observable_out_of_process: str | None = None
 
 
 @dataclass(frozen=True)
@@ -213,14 +217,17 @@ def _parse_observed(where: str, table: Any) -> Observed | None:
     if not isinstance(table, dict) or not keys >= _OBSERVED_KEYS \
             or keys - _OBSERVED_KEYS - _OBSERVED_OPTIONAL:
         raise CatalogueError(f"{where}: observed must be a table with 'in_process' and "
-                             "'processes' (and optionally 'not_observable_with_processes'), "
-                             f"found {table!r}")
-    why = table.get("not_observable_with_processes")
+                             "'processes' (and optionally 'not_observable_with_processes' "
+                             f"and 'not_observable_out_of_process'), found {table!r}")
+
+    def optional(key: str) -> str | None:
+        return None if table.get(key) is None else " ".join(_text(where, table, key).split())
+
     return Observed(
         in_process=" ".join(_text(where, table, "in_process").split()),
         processes=" ".join(_text(where, table, "processes").split()),
-        not_observable_with_processes=None if why is None else " ".join(
-            _text(where, table, "not_observable_with_processes").split()))
+        not_observable_with_processes=optional("not_observable_with_processes"),
+        not_observable_out_of_process=optional("not_observable_out_of_process"))
 
 
 def _text(where: str, table: Mapping[str, Any], key: str) -> str:

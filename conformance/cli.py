@@ -130,6 +130,9 @@ def _show(args: argparse.Namespace) -> int:
         if inv.observed.not_observable_with_processes:
             lines.append("  not observable with processes: "
                          f"{inv.observed.not_observable_with_processes}")
+        if inv.observed.not_observable_out_of_process:
+            lines.append("  not observable out of process: "
+                         f"{inv.observed.not_observable_out_of_process}")
     lines += ["", f"check:   {check.origin if check else '(none registered)'}"]
     if check is not None and check.machine is not None:
         lines.append(f"machine: {check.machine.__module__}.{check.machine.__name__}")

@@ -325,6 +325,9 @@ class Adapter(Protocol):
     # An adapter may also set ``launches_processes = True``: its orchestrator runs the
     # CLIs as processes (the fakes on ``world.env["PATH"]``), and the harness plays
     # them (conformance.processes) instead of expecting calls on ``world.backends``.
+    # And ``runs_in_harness_process = False`` (a driver's): its orchestrator lives in
+    # another process, where the faults of conformance.faults (failing writes, power
+    # cuts) cannot reach its own writes; see conformance.faults.reach.
 
     def start(self, world: World) -> Orchestrator:
         """Create an orchestrator that uses ``world`` and nothing else."""

@@ -16,6 +16,7 @@ from typing import Any
 import hypothesis
 import pytest
 
+from conformance import faults
 from conformance.api import run_check
 from conformance.baseline import BaselineError, ExpectedFailure
 from conformance.catalogue import Catalogue, Invariant
@@ -83,6 +84,10 @@ class InvariantItem(pytest.Item):
         if why is not None and getattr(state.adapter.adapter, "launches_processes", False):
             self.result = InvariantResult(invariant_id, Outcome.NOT_OBSERVABLE, message=why)
             pytest.skip(f"not observable for an orchestrator that launches processes: {why}")
+        why = None if observed is None else observed.not_observable_out_of_process
+        if why is not None and not faults.reach(state.adapter.adapter):
+            self.result = InvariantResult(invariant_id, Outcome.NOT_OBSERVABLE, message=why)
+            pytest.skip(f"not observable for an orchestrator in another process: {why}")
         expected = state.baseline.get(invariant_id)
         started = time.perf_counter()
         try:

@@ -54,6 +54,14 @@ class HarnessMachine(RuleBasedStateMachine):
         """The settings of each world; areas override to exercise theirs."""
         return Settings()
 
+    @property
+    def faults_reach(self) -> bool:
+        """Whether failing writes and power cuts reach the orchestrator (it runs in
+        this process; :func:`conformance.faults.reach`): rules that inject them are
+        drawn only then, so that a fault never silently misses an orchestrator behind
+        a driver and makes a check pass (or fail) on a story that did not happen."""
+        return faults.reach(self.context.adapter.adapter)
+
     @invariant()
     def invariants_hold(self) -> None:
         self.harness.observe()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import sys
 from collections.abc import Iterator
 
 import hypothesis
@@ -125,6 +126,23 @@ def test_not_observable_through_processes_is_reported_not_passed(
                                  "processes: the fakes cannot show it*"])
     result = pytester.runpytest("--orchestrator=reference_impl", *DEV, "-k", "OBS-001")
     result.assert_outcomes(passed=1, deselected=len(catalogue) - 1)
+
+
+def test_faults_that_cannot_reach_a_driver_are_reported_not_observable(
+    pytester: pytest.Pytester, catalogue: Catalogue
+) -> None:
+    """PER-007's disk faults and CLOG-014's power cuts act in the harness's process: for
+    an orchestrator behind a driver they are reported not observable (never passed), as
+    the catalogue says (``not_observable_out_of_process``); no world is run for them."""
+    blind = sorted(i.id for i in catalogue if i.observed is not None
+                   and i.observed.not_observable_out_of_process)
+    assert blind == ["CLOG-014", "PER-007"]
+    driver = f"{sys.executable} -m reference_impl.driver"
+    result = pytester.runpytest(f"--orchestrator-command={driver}", *DEV,
+                                "-k", "PER-007 or CLOG-014", "-rs")
+    result.assert_outcomes(skipped=2, deselected=len(catalogue) - 2)
+    result.stdout.fnmatch_lines(["*not observable for an orchestrator in another process: "
+                                 "its disk faults*"])
 
 
 # -- failures -----------------------------------------------------------------------

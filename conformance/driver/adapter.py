@@ -35,6 +35,9 @@ class DriverAdapter:
     """The adapter of one orchestrator command."""
 
     launches_processes = True
+    #: Its orchestrator is another process: the harness's injected faults (failing
+    #: writes, power cuts) cannot reach its writes (:func:`conformance.faults.reach`).
+    runs_in_harness_process = False
 
     def __init__(self, command: str, *, cwd: Path | None = None,
                  timeout: float = DEFAULT_TIMEOUT, log_dir: Path | None = None) -> None:

@@ -9,7 +9,14 @@
 
 The harness's own writes (the fake backends') pass every fault: wrap them in
 :func:`exempt`.
+
+Failing writes and power cuts act inside the harness's process (they replace
+``open``, ``os.write``, ``os.fsync``...), so they reach an orchestrator only when it
+runs there: not one behind a driver (:func:`reach`). Damage is done on disk and
+reaches every orchestrator.
 """
+
+from typing import Any
 
 from conformance.faults.damage import CORRUPT_INDEX, TORN_FRAGMENT, corrupt_index, tear_last_lines
 from conformance.faults.injection import (
@@ -24,6 +31,14 @@ from conformance.faults.injection import (
 )
 from conformance.faults.power import PowerCut
 
+
+def reach(adapter: Any) -> bool:
+    """Whether failing writes and power cuts reach ``adapter``'s orchestrator: it runs
+    in the harness's process (every adapter but one that says
+    ``runs_in_harness_process = False``, as a driver's does)."""
+    return bool(getattr(adapter, "runs_in_harness_process", True))
+
+
 __all__ = [
     "CORRUPT_INDEX",
     "TORN_FRAGMENT",
@@ -34,6 +49,7 @@ __all__ = [
     "exempt",
     "failing_writes",
     "injected",
+    "reach",
     "start",
     "stop",
     "stop_all",

@@ -88,6 +88,16 @@ def test_a_bad_response_is_named_with_its_field(line: bytes, expected: str) -> N
     assert str(caught.value).startswith(f"driver {op}:")
 
 
+def test_injected_faults_do_not_reach_a_driver() -> None:
+    """Failing writes and power cuts act in the harness's process: a driver's
+    orchestrator is another, so the machines do not draw them for it."""
+    from conformance import faults
+    from reference_impl import conformance_adapter
+
+    assert faults.reach(conformance_adapter)
+    assert not faults.reach(DriverAdapter(GOOD))
+
+
 def test_the_reference_driver_runs_a_world(clock: HarnessClock, tmp_path: Path) -> None:
     harness = _world(GOOD, clock, tmp_path / "world")
     try:

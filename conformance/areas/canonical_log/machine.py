@@ -293,7 +293,8 @@ class PowerCutMachine(CanonicalLogMachine):
     def world_settings(self) -> Settings:
         return Settings(acp_log_fsync=True)
 
-    @precondition(lambda self: self.lifetimes < MAX_LIFETIMES and self.harness.agents)
+    @precondition(lambda self: self.lifetimes < MAX_LIFETIMES and self.harness.agents
+                  and self.faults_reach)
     @rule()
     def power_cut(self) -> None:
         keys = sorted(self.journal.prompts)

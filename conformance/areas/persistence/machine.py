@@ -186,7 +186,7 @@ class PersistenceMachine(HarnessMachine):
         return multiple() if spawned is None else spawned
 
     @precondition(lambda self: self.persist and not self.record.blocked
-                  and bool(self._faultable()))
+                  and self.faults_reach and bool(self._faultable()))
     @rule(agent=agents, at=st.sampled_from(list(At)), also_fallback=st.booleans())
     def disk_fills(self, agent: str, at: At, also_fallback: bool) -> None:
         """The session directory's disk fills up now: before the rollout was adopted or

@@ -306,7 +306,7 @@ class TraceMachine(HarnessMachine):
         self.harness.advance(wait)
         return multiple(*spawned)
 
-    @precondition(lambda self: not self._faults)
+    @precondition(lambda self: not self._faults and self.faults_reach)
     @rule(at=st.sampled_from([At.PARTIAL, At.WRITE, At.OPEN]))
     def disk_fills(self, at: At) -> None:
         """Writes under the trace directory fail from now on (until ``disk_freed``): a
