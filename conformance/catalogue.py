@@ -95,10 +95,12 @@ class Invariant:
 
 @dataclass(frozen=True)
 class Catalogue:
-    """Every invariant, in id order, with a digest of the spec files."""
+    """Every invariant, in id order, with a digest of the spec files (or, for a frozen
+    revision of it, the revision's digest and name: :mod:`conformance.revisions`)."""
 
     invariants: tuple[Invariant, ...]
     digest: str
+    revision: str | None = None
 
     def __iter__(self) -> Iterator[Invariant]:
         return iter(self.invariants)

@@ -9,6 +9,8 @@
 ``replay FILE``        run a stored counterexample with this interpreter and the
                        import path of the run that stored it
 ``report PATH``        render a ``report.json`` as Markdown or HTML
+``freeze NAME``        freeze the catalogue as revision NAME
+                       (``specs/revisions/NAME.toml``)
 =====================  ===========================================================
 
 Exit status: 0 when the command did what it says (``replay``: the failure no longer
@@ -55,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     listing = commands.add_parser("list", help="list the invariants")
     listing.add_argument("--area", help="only this area (observability, isolation, ...)")
+    listing.add_argument("--revision", help="only the invariants of this frozen revision")
     listing.set_defaults(run=_list)
     show = commands.add_parser("show", help="everything about one invariant")
     show.add_argument("id")
@@ -81,6 +84,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, default=None,
                         help="write here instead of standard output")
     report.set_defaults(run=_report)
+    freeze = commands.add_parser("freeze", help="freeze the catalogue as a named revision")
+    freeze.add_argument("name")
+    freeze.add_argument("--root", type=Path, default=None,
+                        help="the checkout (default: the one this package is installed from)")
+    freeze.set_defaults(run=_freeze)
     return parser
 
 
@@ -105,6 +113,14 @@ def _area(value: str) -> Any:
 
 def _list(args: argparse.Namespace) -> int:
     catalogue = _catalogue()
+    if args.revision is not None:
+        from conformance.errors import CatalogueError
+        from conformance.revisions import load_revision
+
+        try:
+            catalogue = load_revision(args.revision).restrict(catalogue)
+        except CatalogueError as error:
+            raise _Refused(str(error)) from None
     invariants = list(catalogue) if args.area is None else catalogue.in_area(_area(args.area))
     for inv in invariants:
         print(f"{inv.id}  {inv.level.value:<6}  {inv.area.value:<13}  {inv.title}")
@@ -343,6 +359,25 @@ import pytest
 def test_{invariant_id.lower().replace("-", "_")}_regression() -> None:
     raise AssertionError
 '''
+
+
+# -- freeze -----------------------------------------------------------------------------
+
+
+def _freeze(args: argparse.Namespace) -> int:
+    from conformance.errors import CatalogueError
+    from conformance.revisions import freeze
+
+    root = args.root or _checkout()
+    if root is None:
+        raise _Refused("freezing writes specs/revisions/ of a source checkout; name it "
+                       "with --root")
+    try:
+        path = freeze(args.name, _catalogue(), root / "specs" / "revisions")
+    except CatalogueError as error:
+        raise _Refused(str(error)) from None
+    print(f"froze {len(_catalogue())} invariants as revision {args.name}: {path}")
+    return OK
 
 
 # -- replay -----------------------------------------------------------------------------

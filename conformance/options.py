@@ -13,6 +13,7 @@ DRIVER_TIMEOUT = "conformance_driver_timeout"
 REPORT = "conformance_report"
 BASELINE = "conformance_baseline"
 FAILURES = "conformance_failures"
+REVISION = "conformance_revision"
 
 DEFAULT_FAILURES = ".conformance/failures"
 
@@ -55,7 +56,12 @@ def add_options(parser: pytest.Parser) -> None:
         help=f"where failing counterexamples are stored and replayed first on the next "
              f"run (default: {DEFAULT_FAILURES}; 'none' disables)",
     )
+    group.addoption(
+        "--conformance-revision", dest=REVISION, default=None, metavar="NAME",
+        help="certify against the frozen catalogue revision NAME (specs/revisions/NAME.toml, "
+             "or a revision file): exactly its invariants, named in the report")
     parser.addini(ORCHESTRATOR, default="", help="default for --orchestrator (adapter name)")
+    parser.addini(REVISION, default="", help="default for --conformance-revision")
     parser.addini(COMMAND, default="", help="default for --orchestrator-command")
     parser.addini(BASELINE, default="", help="default for --conformance-baseline")
 
@@ -91,6 +97,18 @@ def driver_log(config: pytest.Config) -> Path | None:
 def driver_timeout(config: pytest.Config) -> float | None:
     value = config.getoption(DRIVER_TIMEOUT)
     return None if value is None else float(value)
+
+
+def revision(config: pytest.Config) -> str | None:
+    """The frozen revision asked for (a name, or a file relative to the invocation
+    directory), else ``None``: the whole catalogue."""
+    value = str(config.getoption(REVISION) or config.getini(REVISION) or "").strip()
+    if not value:
+        return None
+    path = Path(value)
+    if value.endswith(".toml") and not path.is_absolute():
+        return str(config.invocation_params.dir / path)
+    return value
 
 
 def report_dir(config: pytest.Config) -> Path | None:

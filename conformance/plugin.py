@@ -41,6 +41,12 @@ def pytest_configure(config: pytest.Config) -> None:
     try:
         catalogue = load_catalogue()
         checks = dict(verify(catalogue))
+        frozen = options.revision(config)
+        if frozen is not None:
+            from conformance.revisions import load_revision
+
+            catalogue = load_revision(frozen).restrict(catalogue)
+            checks = {i.id: checks[i.id] for i in catalogue}
         adapter = _load(config, name)
         baseline_path = options.baseline_file(config)
         baseline = {} if baseline_path is None else load_baseline(baseline_path, catalogue)
@@ -98,7 +104,9 @@ def pytest_report_header(config: pytest.Config) -> list[str] | None:
     claimed = ", ".join(sorted(c.value for c in state.adapter.capabilities)) or "none"
     return [f"conformance: adapter {state.adapter.name} {state.adapter.version} "
             f"(claims: {claimed}); {len(state.catalogue)} invariants; "
-            f"catalogue {state.catalogue.digest[:12]}; hypothesis profile {state.profile}"]
+            f"catalogue {state.catalogue.digest[:12]}"
+            + (f" (revision {state.catalogue.revision})" if state.catalogue.revision else "")
+            + f"; hypothesis profile {state.profile}"]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -44,8 +44,10 @@ class ResultCollector:
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
         state = self.config.stash[STATE]
         summaries = summarize(state.catalogue, state.adapter.capabilities, self.results)
+        revision = state.catalogue.revision
         terminalreporter.write_sep("=", f"conformance: {state.adapter.name} "
-                                        f"{state.adapter.version}")
+                                        f"{state.adapter.version}"
+                                        + (f", revision {revision}" if revision else ""))
         header = (f"{'area':<15} {'passed':>6} {'failed':>6} {'warnings':>8} "
                   f"{'expected':>8}  verdict")
         terminalreporter.write_line(header)

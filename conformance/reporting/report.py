@@ -72,7 +72,8 @@ def build_report(
     return {
         "schema_version": REPORT_SCHEMA_VERSION,
         "suite": {"name": "orchestrator-conformance", "version": suite_version()},
-        "catalogue": {"digest": catalogue.digest, "invariants": len(catalogue)},
+        "catalogue": {"digest": catalogue.digest, "invariants": len(catalogue),
+                      "revision": catalogue.revision},
         "adapter": {"spec": adapter.spec, "name": adapter.name, "version": adapter.version,
                     "capabilities": sorted(c.value for c in adapter.capabilities)},
         "run": {"profile": profile, "seed": seed, "derandomize": derandomize,
@@ -94,12 +95,15 @@ _BADGE_COLOURS = {Verdict.CERTIFIED.value: "brightgreen", Verdict.NOT_CERTIFIED.
                   Verdict.NOT_CLAIMED.value: "lightgrey", Verdict.INCOMPLETE.value: "yellow"}
 
 
-def badge(area: Mapping[str, Any]) -> dict[str, Any]:
-    """A Shields endpoint badge (https://shields.io/badges/endpoint-badge) for one area."""
+def badge(area: Mapping[str, Any], revision: str | None = None) -> dict[str, Any]:
+    """A Shields endpoint badge (https://shields.io/badges/endpoint-badge) for one area
+    (naming the frozen revision certified against, if any)."""
+    suffix = f" {revision}" if revision else ""
     message = area["verdict"]
     if area["verdict"] == Verdict.CERTIFIED.value and area["warnings"]:
         message = f"certified, {area['warnings']} warning(s)"
-    return {"schemaVersion": 1, "label": f"conformance: {area['area']}", "message": message,
+    return {"schemaVersion": 1, "label": f"conformance{suffix}: {area['area']}",
+            "message": message,
             "color": _BADGE_COLOURS[area["verdict"]]}
 
 
@@ -110,7 +114,9 @@ def markdown(report: Mapping[str, Any]) -> str:
     lines = [
         f"## Conformance: {adapter['name']} {adapter['version']}",
         "",
-        f"Suite {report['suite']['version']}, catalogue `{report['catalogue']['digest'][:12]}`, "
+        f"Suite {report['suite']['version']}, catalogue `{report['catalogue']['digest'][:12]}`"
+        + (f" (revision `{report['catalogue']['revision']}`)"
+           if report["catalogue"].get("revision") else "") + ", "
         f"profile `{run['profile']}`, {run['duration_s']:.1f} s.",
         "",
         "| Area | Passed | Failed | Warnings | Expected failures | Verdict |",
@@ -149,6 +155,7 @@ def write_report(directory: Path, report: Mapping[str, Any]) -> list[Path]:
     written[1].write_text(markdown(report), encoding="utf-8")
     for area in report["areas"]:
         path = directory / f"badge-{area['area']}.json"
-        path.write_text(json.dumps(badge(area), indent=2) + "\n", encoding="utf-8")
+        revision = report["catalogue"].get("revision")
+        path.write_text(json.dumps(badge(area, revision), indent=2) + "\n", encoding="utf-8")
         written.append(path)
     return written

@@ -36,12 +36,8 @@ def misbehaving(mode: str, at: str) -> str:
 
 @pytest.fixture
 def clock() -> Iterator[HarnessClock]:
-    clock = HarnessClock()
-    clock.start()
-    try:
-        yield clock
-    finally:
-        clock.stop()
+    with HarnessClock() as running:
+        yield running
 
 
 def _world(command: str, clock: HarnessClock, root: Path, timeout: float = 60.0

@@ -53,12 +53,8 @@ BAD = f"{GOOD} --orchestrator={shlex.quote(str(KNOWN_BAD))}"
 
 @pytest.fixture
 def clock() -> Iterator[HarnessClock]:
-    clock = HarnessClock()
-    clock.start()
-    try:
-        yield clock
-    finally:
-        clock.stop()
+    with HarnessClock() as running:
+        yield running
 
 
 def test_a_world_runs_through_the_javascript_driver(clock: HarnessClock,
