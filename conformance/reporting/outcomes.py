@@ -78,7 +78,11 @@ class AreaSummary:
     verdict: Verdict
 
 
+#: What denies certification to a MUST (or warns, for a SHOULD).
 _BAD = {Outcome.FAILED, Outcome.ERRORED, Outcome.EXPECTED_FAILURE, Outcome.UNEXPECTED_PASS}
+#: What the ``failed`` and ``warnings`` columns count: the bad outcomes that fail the
+#: run. An expected failure is counted once, in ``expected_failures``, never also here.
+_FAILING = _BAD - {Outcome.EXPECTED_FAILURE}
 
 
 def summarize(
@@ -94,8 +98,9 @@ def summarize(
         outcomes = {i.id: results.get(i.id, InvariantResult(i.id, Outcome.NOT_RUN)).outcome
                     for i in invariants}
         must_bad = [i for i in invariants if i.level is Level.MUST and outcomes[i.id] in _BAD]
+        must_failing = [i for i in must_bad if outcomes[i.id] in _FAILING]
         should_bad = [i for i in invariants
-                      if i.level is Level.SHOULD and outcomes[i.id] in _BAD]
+                      if i.level is Level.SHOULD and outcomes[i.id] in _FAILING]
         not_run = sum(1 for o in outcomes.values()
                       if o in (Outcome.NOT_RUN, Outcome.NOT_OBSERVABLE))
         if area not in claimed_set:
@@ -110,7 +115,7 @@ def summarize(
             area=area,
             claimed=area in claimed_set,
             passed=sum(1 for o in outcomes.values() if o is Outcome.PASSED),
-            failed=len(must_bad),
+            failed=len(must_failing),
             errored=sum(1 for o in outcomes.values() if o is Outcome.ERRORED),
             warnings=len(should_bad),
             expected_failures=sum(1 for o in outcomes.values()
