@@ -31,7 +31,9 @@ copied elsewhere; ``data`` depends on the kind:
 ``backend.codex.submit``
     ``{"submission_id", "op_kind"}``, ``op_kind`` one of :data:`OP_KINDS`.
 ``acp.agent_message_chunk``, ``acp.agent_thought_chunk``
-    ``{"content": block, "message_id"?}`` with ``block`` summarised as in prompts.
+    ``{"content": block, "message_id"?}`` with ``block`` summarised as in prompts, but
+    its text never cut: the seed's limit is for prompt summaries, and a chunk is the
+    agent's own words, which the log exists to keep (CLOG-006 compares them exactly).
 ``acp.tool_call``, ``acp.tool_call_update``, and ``tool_call`` of permission requests
     ``{"tool_call_id", "title"?, "kind"?, "status"?, "locations"?, "content"?,
     "raw_input"?, "raw_output"?}``; only fields present in the ACP message appear.
@@ -57,10 +59,12 @@ part of the canonical log; :func:`update_event` returns None for them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import os
 import re
+import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -486,7 +490,8 @@ def update_event(
             if isinstance(update, schema.AgentMessageChunk)
             else "acp.agent_thought_chunk"
         )
-        data: dict[str, Any] = {"content": summarize_block(update.content, policy)}
+        whole = dataclasses.replace(policy, max_text_chars=sys.maxsize)
+        data: dict[str, Any] = {"content": summarize_block(update.content, whole)}
         if update.message_id is not None:
             data["message_id"] = update.message_id
         return kind, data

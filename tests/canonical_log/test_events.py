@@ -130,6 +130,19 @@ def test_embedded_text_only_when_enabled() -> None:
     assert on[1] == {"type": "resource", "uri": "file:///bin", "mime_type": None, "blob_chars": 4}
 
 
+def test_a_chunk_is_logged_whole_whatever_the_text_limit() -> None:
+    """The seed's limit is for prompt summaries: an agent's message or thought chunk is
+    kept whole (CLOG-006 compares its text exactly)."""
+    words = "the agent's own words, " * 10
+    for name in ("agent_message_chunk", "agent_thought_chunk"):
+        kind, data = update_event({"sessionId": "s", "update": {
+            "sessionUpdate": name, "content": {"type": "text", "text": words}}},
+            SummaryPolicy(max_text_chars=8)) or ("", {})
+        assert kind == f"acp.{name}"
+        assert data["content"] == {"type": "text", "text": words, "chars": len(words),
+                                   "truncated": False}
+
+
 def test_invalid_dicts_get_a_clear_error() -> None:
     with pytest.raises(InvalidEventInputError, match=r"prompt block 1.*"):
         prompt_data([text("ok"), {"type": "text"}], POLICY)
