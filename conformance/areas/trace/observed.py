@@ -248,12 +248,18 @@ class _Replay:
             self.observed.owed_results += self.owed(agent, call)
             self.turn_told(agent, call)
         elif call.op == "send":
+            # The user's follow-up is the send to the agent it named: a send to another
+            # agent before it (a child's result the orchestrator forwards while it
+            # handles the follow-up, resuming the parent first) leaves it waiting.
             user = self.user_send
-            self.user_send = None
+            if user is not None and user[0] == agent:
+                self.user_send = None
+            else:
+                user = None
             self.settle(agent, call)
             if call.outcome == "ok":
                 self.sends[call.session_id or ""] += 1
-                if user is not None and user[0] == agent:
+                if user is not None:
                     self.judge_message(agent, user[1])
                 self.on_delivery(agent, call)
             else:
