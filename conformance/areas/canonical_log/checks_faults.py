@@ -205,8 +205,19 @@ def play(
                     harness.shutdown()
     finally:
         run.steps[:] = _renamed(run.steps, _session_names(harness))
+        if harness.puppets is not None:
+            # Multisets are compared in their order once the ids are names: sorted by
+            # the random ids a process orchestrator chose, they came out in any order.
+            run.steps[:] = [(what, _sorted_record(value)) for what, value in run.steps]
         harness.dispose()
     return run
+
+
+def _sorted_record(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {key: sorted(items, key=repr) if key in ("calls", "notifications") else items
+            for key, items in value.items()}
 
 
 def _session_names(harness: Harness) -> dict[str, str]:
