@@ -9,7 +9,10 @@ covers the moment it happened:
 * anything else (Claude Code, Gemini CLI, Codex after its first turn): OBS-004.
 
 A positive end signal is a process exit, a close or a shutdown; "ending" is an
-``end_session`` call or deleting the session's home, working directory or file.
+``end_session`` call or deleting the session's home, working directory or file. The
+orchestrator may also end a session that is idle (:func:`idle_at`): every prompt it
+took had its turn reported complete, as a workflow ends a worker whose step is done;
+then it may clean up after it too.
 """
 
 from __future__ import annotations
@@ -31,20 +34,40 @@ class PrematureEnd:
     what: str
 
 
+def idle_at(harness: Harness, record: AgentRecord, seq: int) -> bool:
+    """Whether the agent's session was idle just before timeline entry ``seq``: every
+    prompt it took (its first, and each send that went through) had its turn reported
+    complete to the orchestrator (a ``notify:turn_complete`` entry) before it. Ending
+    such a worker loses nothing: its answer was told, its session file is complete."""
+    calls = [c for c in harness.calls.for_session(record.session.session_id) if c.seq < seq]
+    prompts = 1 + sum(1 for c in calls if c.op == "send" and c.outcome == "ok")
+    told = sum(1 for c in calls if c.op == "notify:turn_complete")
+    return told >= prompts
+
+
+def _ended_idle(harness: Harness, record: AgentRecord, at: float) -> bool:
+    """Whether the orchestrator ended the agent's idle session by ``at``."""
+    return any(c.op == "end_session" and c.time <= at and idle_at(harness, record, c.seq)
+               for c in harness.calls.for_session(record.session.session_id))
+
+
 def premature_ends(harness: Harness) -> Iterator[PrematureEnd]:
-    """Every end or cleanup of a session that no positive end signal covered."""
+    """Every end or cleanup of a session that no positive end signal covered (nor the
+    session's being idle: :func:`idle_at`)."""
     for record in harness.agents.values():
         session = record.session
         for call in harness.calls.for_session(session.session_id):
-            if call.op == "end_session" and not harness.ended_positively(record, call.time,
-                                                                              call.seq):
+            if call.op == "end_session" and not harness.ended_positively(
+                    record, call.time, call.seq) and not idle_at(harness, record, call.seq):
                 yield PrematureEnd(record, call.time, f"the orchestrator called {call}")
         gone = harness.gone.get(session.session_id)
-        if gone is not None and not harness.ended_positively(record, gone[0]):
+        if gone is not None and not harness.ended_positively(record, gone[0]) \
+                and not _ended_idle(harness, record, gone[0]):
             paths = ", ".join(str(p) for p in gone[1])
             yield PrematureEnd(record, gone[0], f"the orchestrator deleted {paths}")
         elif session.vanished_at is not None and not harness.ended_positively(
-                record, session.vanished_at):
+                record, session.vanished_at) and not _ended_idle(
+                harness, record, session.vanished_at):
             yield PrematureEnd(record, session.vanished_at,
                                "the session's home or working directory was deleted")
 
