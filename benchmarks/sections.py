@@ -11,7 +11,14 @@ import logging
 from collections.abc import Callable
 from functools import partial
 
-from benchmarks import certification, index_latency, known_bad, log_append, machine_steps
+from benchmarks import (
+    certification,
+    driver_protocol,
+    index_latency,
+    known_bad,
+    log_append,
+    machine_steps,
+)
 from benchmarks.report import Section
 
 
@@ -23,6 +30,7 @@ def sections(thorough: bool) -> dict[str, Callable[[], Section]]:
         "log": log_append.run,
         "index": index_latency.run,
         "known-bad": known_bad.run,
+        "driver": driver_protocol.run,
     }
 
 
