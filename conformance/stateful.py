@@ -54,13 +54,6 @@ class HarnessMachine(RuleBasedStateMachine):
         """The settings of each world; areas override to exercise theirs."""
         return Settings()
 
-    @property
-    def faults_reach(self) -> bool:
-        """Whether failing writes and power cuts reach the orchestrator (it runs in
-        this process; :func:`conformance.faults.reach`): rules that inject them are
-        drawn only then, so that a fault never silently misses an orchestrator behind
-        a driver and makes a check pass (or fail) on a story that did not happen."""
-        return faults.reach(self.context.adapter.adapter)
 
     @invariant()
     def invariants_hold(self) -> None:
@@ -104,15 +97,38 @@ def run_machine(
         clock.stop()
 
 
+#: The rules of each machine that inject failing writes or power cuts
+#: (:func:`fault_rules`).
+FAULT_RULES: dict[type, tuple[str, ...]] = {}
+
+
+def fault_rules(machine: type[HarnessMachine], *names: str) -> None:
+    """Declare the rules of ``machine`` that inject failing writes or power cuts:
+    they act in this process only (:func:`conformance.faults.reach`), so a run whose
+    orchestrator is another process (behind a driver) does not draw them. A fault that
+    silently missed the orchestrator would let a check pass, or fail, on a story that
+    did not happen.
+
+    Declared beside the class, not in it: Hypothesis derives a derandomized run's
+    seed from the machine class's source, so a marker inside it would change every
+    ``ci`` example the machine draws for every adapter."""
+    FAULT_RULES[machine] = names
+
+
 def bind_machine(
     machine: type[HarnessMachine], context: RunContext, checks: Sequence[StepCheck],
     clock: HarnessClock,
 ) -> type[HarnessMachine]:
-    """A subclass of ``machine`` bound to one run (its adapter, checks and clock)."""
-    return type(machine.__name__, (machine,), {
+    """A subclass of ``machine`` bound to one run (its adapter, checks and clock),
+    without its fault rules when faults cannot reach the orchestrator."""
+    namespace: dict[str, object] = {
         "context": context, "step_checks": tuple(checks), "clock": clock,
         "__module__": machine.__module__,
-    })
+    }
+    if not faults.reach(context.adapter.adapter):
+        for owner in machine.__mro__:
+            namespace.update(dict.fromkeys(FAULT_RULES.get(owner, ()), None))
+    return type(machine.__name__, (machine,), namespace)
 
 
 def step_check(

@@ -45,7 +45,8 @@ def test_known_bad_report_validates_and_carries_a_replayable_counterexample(
     example = failed["counterexample"]
     assert any(step.startswith("state.tick()") for step in example["steps"])
     assert "machine_for(" in example["snippet"]
-    assert example["replay"].startswith("python ")
+    assert example["replay"].startswith(sys.executable)
+    assert " -m conformance replay " in example["replay"]
     area = {a["area"]: a for a in report["areas"]}["observability"]
     assert area["verdict"] == "not certified" and area["failed"] == 1
     assert report["adapter"]["name"] == "known-bad-obs-002"
@@ -78,7 +79,7 @@ def test_stored_failure_is_tried_first_and_a_stale_one_is_forgotten(
     stored = next(store.rglob("OBS-002.py"))
     second = pytester.runpytest(f"--orchestrator={BAD}", *FAST, "-k", "OBS-002")
     second.assert_outcomes(failed=1)
-    second.stdout.fnmatch_lines(["*replay: python*OBS-002.py*"])
+    second.stdout.fnmatch_lines(["*replay: *-m conformance replay *OBS-002.py*"])
     # The same counterexample stored for the reference: it does not fail there, so it is
     # discarded and the run goes on normally.
     reference = store / "reference_impl" / "OBS-002.py"

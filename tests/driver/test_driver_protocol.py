@@ -88,10 +88,21 @@ def test_injected_faults_do_not_reach_a_driver() -> None:
     """Failing writes and power cuts act in the harness's process: a driver's
     orchestrator is another, so the machines do not draw them for it."""
     from conformance import faults
+    from conformance.api import as_loaded
+    from conformance.areas.trace.machine import TraceMachine
+    from conformance.catalogue import load_catalogue
+    from conformance.registry import RunContext
+    from conformance.stateful import bind_machine
     from reference_impl import conformance_adapter
 
+    driver = DriverAdapter(GOOD)
     assert faults.reach(conformance_adapter)
-    assert not faults.reach(DriverAdapter(GOOD))
+    assert not faults.reach(driver)
+    invariant = load_catalogue().get("TRC-005")
+    for adapter, drawn in ((conformance_adapter, True), (driver, False)):
+        context = RunContext(as_loaded(adapter), invariant, None, Path("."))  # type: ignore[arg-type]
+        bound = bind_machine(TraceMachine, context, (), HarnessClock())
+        assert (bound.disk_fills is not None) is drawn  # type: ignore[attr-defined]
 
 
 def test_the_reference_driver_runs_a_world(clock: HarnessClock, tmp_path: Path) -> None:

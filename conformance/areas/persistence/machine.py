@@ -42,7 +42,7 @@ from conformance.fakes.profiles import BackendProfile
 from conformance.faults import At, Fault
 from conformance.files import read_lines
 from conformance.harness import AgentRecord, Harness
-from conformance.stateful import HarnessMachine
+from conformance.stateful import HarnessMachine, fault_rules
 from conformance.strategies import FIRST_TURN_DEADLINE, advances, backend_profiles
 
 MAX_AGENTS = 3
@@ -186,7 +186,7 @@ class PersistenceMachine(HarnessMachine):
         return multiple() if spawned is None else spawned
 
     @precondition(lambda self: self.persist and not self.record.blocked
-                  and self.faults_reach and bool(self._faultable()))
+                  and bool(self._faultable()))
     @rule(agent=agents, at=st.sampled_from(list(At)), also_fallback=st.booleans())
     def disk_fills(self, agent: str, at: At, also_fallback: bool) -> None:
         """The session directory's disk fills up now: before the rollout was adopted or
@@ -336,3 +336,7 @@ class PersistenceOffMachine(PersistenceMachine):
     """The same worlds with persistence off (the default): nothing may change."""
 
     persist = False
+
+
+# Failing writes and power cuts reach only an orchestrator in this process.
+fault_rules(PersistenceMachine, "disk_fills")
