@@ -6,7 +6,9 @@ key, a missing field, a duplicated id or an area that is not a capability is a
 spec author's typo never silently drops a requirement.
 
 The specs ship inside the installed package (as ``conformance/_specs``); in a source
-checkout they are read from the top-level ``specs/`` directory.
+checkout they are read from the top-level ``specs/`` directory. Installed invariant
+packs (:mod:`conformance.packs`) add theirs: :func:`load_catalogue` without a directory
+is the built-in catalogue and every pack's.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ import enum
 import hashlib
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conformance.contract import Capability
+from conformance.contract import Area, Capability
 from conformance.errors import CatalogueError
 
 if sys.version_info >= (3, 11):
@@ -77,7 +79,8 @@ class Invariant:
     id: str
     title: str
     level: Level
-    area: Capability
+    #: A built-in :class:`Capability`, or a :class:`~conformance.contract.PackArea`.
+    area: Area
     statement: str
     source: Source
     #: How it is observed (``[invariant.observed]``); ``None`` where the TOML says not.
@@ -118,8 +121,16 @@ class Catalogue:
     def ids(self) -> list[str]:
         return [i.id for i in self.invariants]
 
-    def in_area(self, area: Capability) -> list[Invariant]:
-        return [i for i in self.invariants if i.area is area]
+    def in_area(self, area: Area | str) -> list[Invariant]:
+        return [i for i in self.invariants if i.area == area]
+
+    def areas(self) -> list[Area]:
+        """The areas that hold invariants: the built-in ones in :class:`Capability`
+        order, then those of packs by name (the order of reports and summaries)."""
+        present = {i.area for i in self.invariants}
+        builtin = [c for c in Capability if c in present]
+        return builtin + sorted((a for a in present if not isinstance(a, Capability)),
+                                key=str)
 
 
 def specs_dir() -> Path:
@@ -135,8 +146,34 @@ def specs_dir() -> Path:
 
 
 def load_catalogue(directory: Path | None = None) -> Catalogue:
-    """Load and validate every ``*.toml`` under ``directory`` (default :func:`specs_dir`)."""
-    directory = directory or specs_dir()
+    """Load and validate every ``*.toml`` under ``directory``; without one, the
+    built-in catalogue (:func:`specs_dir`) and every installed pack's invariants."""
+    if directory is None:
+        from conformance import packs
+
+        return packs.with_packs(read_specs(specs_dir()), packs.installed())
+    return read_specs(directory)
+
+
+#: Resolves the ``area`` of a spec file, or raises :class:`CatalogueError`.
+AreaResolver = Callable[[str, object], Area]
+
+
+def builtin_area(name: str, area_name: object) -> Area:
+    """The built-in capability ``area_name`` names (file ``name``, for the error)."""
+    try:
+        return Capability(area_name)
+    except ValueError:
+        valid = ", ".join(c.value for c in Capability)
+        raise CatalogueError(f"{name}: area {area_name!r} is not one of: {valid}") from None
+
+
+def read_specs(
+    directory: Path, area_of: AreaResolver = builtin_area, seed_pattern: re.Pattern[str] =
+    SEED_PATTERN,
+) -> Catalogue:
+    """Every ``*.toml`` under ``directory``, validated, with their digest: areas
+    resolved by ``area_of`` and sources named as ``seed_pattern`` says."""
     files = sorted(directory.glob("*.toml"))
     if not files:
         raise CatalogueError(f"no *.toml spec files in {directory}")
@@ -149,7 +186,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
             document = tomllib.loads(raw.decode("utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise CatalogueError(f"{path.name}: not valid TOML: {error}") from error
-        for invariant in _parse_file(path.name, document):
+        for invariant in _parse_file(path.name, document, area_of, seed_pattern):
             if invariant.id in invariants:
                 raise CatalogueError(f"{path.name}: invariant id {invariant.id} is defined twice")
             invariants[invariant.id] = invariant
@@ -157,25 +194,25 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     return Catalogue(ordered, digest.hexdigest())
 
 
-def _parse_file(name: str, document: Mapping[str, Any]) -> Iterator[Invariant]:
+def _parse_file(
+    name: str, document: Mapping[str, Any], area_of: AreaResolver,
+    seed_pattern: re.Pattern[str],
+) -> Iterator[Invariant]:
     unknown = set(document) - {"area", "invariant"}
     if unknown:
         raise CatalogueError(f"{name}: unknown top-level keys {sorted(unknown)}; "
                              "expected 'area' and [[invariant]] tables")
-    area_name = document.get("area")
-    try:
-        area = Capability(area_name)
-    except ValueError:
-        valid = ", ".join(c.value for c in Capability)
-        raise CatalogueError(f"{name}: area {area_name!r} is not one of: {valid}") from None
+    area = area_of(name, document.get("area"))
     entries = document.get("invariant")
     if not isinstance(entries, list) or not entries:
         raise CatalogueError(f"{name}: expected at least one [[invariant]] table")
     for position, entry in enumerate(entries, 1):
-        yield _parse_invariant(f"{name} invariant #{position}", area, entry)
+        yield _parse_invariant(f"{name} invariant #{position}", area, entry, seed_pattern)
 
 
-def _parse_invariant(where: str, area: Capability, entry: Any) -> Invariant:
+def _parse_invariant(
+    where: str, area: Area, entry: Any, seed_pattern: re.Pattern[str]
+) -> Invariant:
     if not isinstance(entry, dict):
         raise CatalogueError(f"{where}: expected a table, found {type(entry).__name__}")
     missing = _INVARIANT_KEYS - set(entry)
@@ -198,9 +235,10 @@ def _parse_invariant(where: str, area: Capability, entry: Any) -> Invariant:
         raise CatalogueError(f"{where}: source must be a table with exactly 'seed' and "
                              f"'passage', found {source!r}")
     seed = _text(where, source, "seed")
-    if not SEED_PATTERN.match(seed):
-        raise CatalogueError(f"{where}: source.seed must name a seed file like "
-                             f"'002_8aeda42f1f59c711.txt', found {seed!r}")
+    if not seed_pattern.match(seed):
+        example = ("a seed file like '002_8aeda42f1f59c711.txt'" if seed_pattern is SEED_PATTERN
+                   else "a file of the pack's sources directory")
+        raise CatalogueError(f"{where}: source.seed must name {example}, found {seed!r}")
     return Invariant(
         id=invariant_id,
         title=_text(where, entry, "title"),

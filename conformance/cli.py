@@ -102,13 +102,13 @@ def _catalogue() -> Any:
 
 
 def _area(value: str) -> Any:
-    from conformance.contract import Capability
+    from conformance import packs
+    from conformance.errors import CatalogueError
 
     try:
-        return Capability(value)
-    except ValueError:
-        raise _Refused(f"no area {value!r}; the areas are "
-                       f"{', '.join(c.value for c in Capability)}") from None
+        return packs.area(value)
+    except CatalogueError as error:
+        raise _Refused(str(error)) from None
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -152,9 +152,16 @@ def _show(args: argparse.Namespace) -> int:
     lines += ["", f"check:   {check.origin if check else '(none registered)'}"]
     if check is not None and check.machine is not None:
         lines.append(f"machine: {check.machine.__module__}.{check.machine.__name__}")
-    bads = _known_bads(inv.id)
-    lines.append("known-bad: " + (", ".join(str(p) for p in bads) if bads else
-                                  "(none found in this checkout)"))
+    from conformance.packs import pack_of
+
+    pack = pack_of(inv.id)
+    if pack is not None:
+        lines += [f"pack:    {pack.package} (entry point {pack.entry_point!r})",
+                  f"known-bad: {pack.pack.known_bads[inv.id]}"]
+    else:
+        bads = _known_bads(inv.id)
+        lines.append("known-bad: " + (", ".join(str(p) for p in bads) if bads else
+                                      "(none found in this checkout)"))
     print("\n".join(lines))
     return OK
 
@@ -183,6 +190,7 @@ def _known_bads(invariant_id: str) -> list[Path]:
 
 def _new(args: argparse.Namespace) -> int:
     from conformance.catalogue import ID_PATTERN
+    from conformance.contract import Capability
     from conformance.errors import CatalogueError
 
     root = args.root or _checkout()
@@ -193,12 +201,25 @@ def _new(args: argparse.Namespace) -> int:
     if not ID_PATTERN.match(invariant_id):
         raise _Refused(f"{invariant_id!r} is not an id of the form AREA-NNN (OBS-006)")
     area = _area(args.area)
+    if not isinstance(area, Capability):
+        raise _Refused(f"{area.value!r} is an invariant pack's area; a pack's invariants "
+                       "are added in the pack (its specs, sources and checks)")
+    # The checkout being scaffolded into decides what exists (it may not be the one
+    # this package was installed from), and so does every installed pack's prefix.
+    from conformance.catalogue import load_catalogue
+    from conformance.packs import pack_of
+
     try:
-        _catalogue().get(invariant_id)
-    except CatalogueError:
-        pass
-    else:
-        raise _Refused(f"{invariant_id} exists already (`conformance show {invariant_id}`)")
+        existing = load_catalogue(root / "specs").ids()
+    except CatalogueError as error:
+        raise _Refused(f"{root / 'specs'}: {error}") from None
+    if invariant_id in existing:
+        raise _Refused(f"{invariant_id} exists already in {root / 'specs'} "
+                       f"(`conformance show {invariant_id}`)")
+    owner = pack_of(invariant_id)
+    if owner is not None:
+        raise _Refused(f"the prefix of {invariant_id} is the installed pack "
+                       f"{owner.package}'s")
     spec = _area_file(root, area.value)
     package = area.value.replace("-", "_")
     machine = args.machine or _machine_of(root, package)

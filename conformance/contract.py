@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -68,6 +69,28 @@ class Capability(CodeEnum):
     PERSISTENCE = "persistence"
     CANONICAL_LOG = "canonical-log"
     TRACE = "trace"
+
+
+class PackArea(str):
+    """An area declared by an invariant pack (:mod:`conformance.packs`), outside the
+    built-in :class:`Capability` set. A plain string that reads like a capability
+    (``.value``), so an adapter claims it by name: ``capabilities = {"audit-order"}``,
+    and code that handles areas treats both alike."""
+
+    __slots__ = ()
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"PackArea({str.__repr__(self)})"
+
+
+#: An area of the catalogue: a built-in capability or one an installed pack declares.
+#: Equal names are equal areas (``Capability.TRACE == "trace"``), so a set of claims
+#: may hold either.
+Area = Capability | PackArea
 
 
 class BackendKind(CodeEnum):
@@ -321,7 +344,13 @@ class Adapter(Protocol):
 
     name: str
     version: str
-    capabilities: frozenset[Capability]
+
+    @property
+    def capabilities(self) -> AbstractSet[str]:
+        """The areas claimed: :class:`Capability` members, and names of the areas that
+        installed invariant packs declare (plain strings). A class attribute will do."""
+        ...
+
     # An adapter may also set ``launches_processes = True``: its orchestrator runs the
     # CLIs as processes (the fakes on ``world.env["PATH"]``), and the harness plays
     # them (conformance.processes) instead of expecting calls on ``world.backends``.

@@ -145,8 +145,10 @@ class InvariantItem(pytest.Item):
             return
         # Step checks of one machine share its runs (see conformance.shared_runs):
         # the first item of a machine decides its selected neighbours too.
+        # Claimed ones only: a pack's invariant may share a built-in area's machine.
         members = [item.invariant for item in self.session.items
-                   if isinstance(item, InvariantItem) and machine_of(item.check) is machine]
+                   if isinstance(item, InvariantItem) and machine_of(item.check) is machine
+                   and state.adapter.claims(item.invariant.area)]
         state.shared.verdict(self.invariant, machine, members)
 
     def _unreplayable(self, stored: Path, error: BaseException) -> HarnessError:

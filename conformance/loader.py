@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
 
-from conformance.contract import Adapter, Capability
+from conformance.contract import Adapter, Area
 from conformance.errors import AdapterError
 
 ENTRY_POINT_GROUP = "conformance.adapters"
@@ -29,9 +29,9 @@ class LoadedAdapter:
     adapter: Adapter
     name: str
     version: str
-    capabilities: frozenset[Capability]
+    capabilities: frozenset[Area]
 
-    def claims(self, capability: Capability) -> bool:
+    def claims(self, capability: Area | str) -> bool:
         return capability in self.capabilities
 
 
@@ -77,17 +77,25 @@ def validate(spec: str, target: Any) -> LoadedAdapter:
     return LoadedAdapter(spec, target, str(name), str(version), capabilities)
 
 
-def _capabilities(value: Any) -> tuple[frozenset[Capability], str | None]:
-    valid = ", ".join(c.value for c in Capability)
+def _capabilities(value: Any) -> tuple[frozenset[Area], str | None]:
+    """The areas claimed: built-in capabilities, and areas of installed packs by name."""
+    from conformance import packs
+    from conformance.errors import CatalogueError
+
     if value is None or isinstance(value, str) or not isinstance(value, Iterable):
+        valid = ", ".join(packs.area_names())
         return frozenset(), (f"'capabilities' must be a collection of capabilities "
                              f"({valid}); found {value!r}")
-    found: set[Capability] = set()
+    found: set[Area] = set()
     for item in value:
         try:
-            found.add(Capability(item))
-        except ValueError:
-            return frozenset(), f"unknown capability {item!r} (valid: {valid})"
+            if not isinstance(item, str):
+                raise CatalogueError(f"{item!r} is not an area name")
+            found.add(packs.area(item))
+        except CatalogueError:
+            return frozenset(), (f"unknown capability {item!r} (valid: "
+                                 f"{', '.join(packs.area_names())}; a pack's area is "
+                                 "known once its pack is installed)")
     return frozenset(found), None
 
 

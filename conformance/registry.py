@@ -76,8 +76,10 @@ def add(
 
 def all_checks() -> Mapping[str, Check]:
     """Every registered check, after importing the ``checks*`` modules of every area
-    package under :mod:`conformance.areas`."""
+    package under :mod:`conformance.areas` and the check modules installed invariant
+    packs name (:mod:`conformance.packs`)."""
     import conformance.areas as areas
+    from conformance import packs
 
     for area in pkgutil.iter_modules(areas.__path__):
         if not area.ispkg:
@@ -86,6 +88,13 @@ def all_checks() -> Mapping[str, Check]:
         for module in pkgutil.iter_modules(package.__path__):
             if module.name.startswith("checks"):
                 importlib.import_module(f"{package.__name__}.{module.name}")
+    for name in packs.check_modules():
+        try:
+            importlib.import_module(name)
+        except Exception as error:
+            owner = next(p.package for p in packs.installed() if name in p.pack.checks)
+            raise CatalogueError(f"{owner}: its check module {name!r} failed to import: "
+                                 f"{type(error).__name__}: {error}") from error
     return dict(_REGISTRY)
 
 

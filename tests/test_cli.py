@@ -54,6 +54,18 @@ def test_a_bad_command_line_exits_2() -> None:
     assert caught.value.code == 2
 
 
+def test_new_checks_the_checkout_it_scaffolds_into(tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    # An id that exists in that checkout's specs/, not in the installed catalogue.
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "observability.toml").write_text(
+        (REPO / "specs" / "observability.toml").read_text(encoding="utf-8")
+        .replace('id = "OBS-001"', 'id = "OBS-099"'), encoding="utf-8")
+    assert main(["new", "OBS-099", "--area", "observability", "--root", str(tmp_path)]) \
+        == FOUND
+    assert f"OBS-099 exists already in {tmp_path / 'specs'}" in capsys.readouterr().err
+
+
 def _copy_checkout(target: Path) -> Path:
     """A copy of the checkout and of the seed documents beside it (``shared/seeds``)."""
     ignore = shutil.ignore_patterns(".venv", ".git", "__pycache__", "*.pyc", "results",

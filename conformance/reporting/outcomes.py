@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conformance.catalogue import Catalogue, Level
-from conformance.contract import Capability
+from conformance.contract import Area
 
 
 class Outcome(str, enum.Enum):
@@ -67,7 +67,7 @@ class InvariantResult:
 
 @dataclass(frozen=True)
 class AreaSummary:
-    area: Capability
+    area: Area
     claimed: bool
     passed: int
     failed: int
@@ -86,12 +86,12 @@ _FAILING = _BAD - {Outcome.EXPECTED_FAILURE}
 
 
 def summarize(
-    catalogue: Catalogue, claimed: Iterable[Capability], results: Mapping[str, InvariantResult]
+    catalogue: Catalogue, claimed: Iterable[Area], results: Mapping[str, InvariantResult]
 ) -> list[AreaSummary]:
     """One summary per area of the catalogue, in a stable order."""
     claimed_set = set(claimed)
     summaries = []
-    for area in Capability:
+    for area in catalogue.areas():
         invariants = catalogue.in_area(area)
         if not invariants:
             continue
