@@ -12,7 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference_impl.canonical_log import CanonicalLog, CorruptIndexWarning, IndexStore, Layout
-from reference_impl.canonical_log.index import parse_index, rebuild_from_states
+from reference_impl.canonical_log.index import (
+    _SortedLines,
+    encode_index,
+    parse_index,
+    rebuild_from_states,
+)
 from reference_impl.canonical_log.layout import is_gid
 
 GID_A = "a" * 32
@@ -131,3 +136,37 @@ def test_rebuild_skips_junk_and_prefers_the_oldest_duplicate(acp_home: Path) -> 
     (sessions / ("d" * 32)).mkdir()
     (sessions / ("d" * 32) / "state.json").write_text("{broken")
     assert rebuild_from_states(layout) == {"codex:dup": GID_B}
+
+
+_MAPPINGS = st.dictionaries(st.text(max_size=12), st.text(max_size=12), max_size=20)
+
+
+@given(_MAPPINGS, st.lists(st.tuples(st.text(max_size=12), st.text(max_size=12)),
+                           max_size=5))
+def test_the_index_is_encoded_as_json_dumps_would_and_grows_in_place(
+        mapping: dict[str, str], added: list[tuple[str, str]]) -> None:
+    # encode_index builds the bytes of json.dumps(indent=2, sort_keys=True) itself
+    # (json's indenting encoder is pure Python); adding a mapping to what was written
+    # re-encodes only the new line.
+    def dumped(m: dict[str, str]) -> bytes:
+        return (json.dumps(m, indent=2, sort_keys=True) + "\n").encode()
+
+    assert encode_index(mapping) == dumped(mapping)
+    lines = _SortedLines(mapping)
+    for key, gid in added:
+        if key in mapping:
+            continue
+        mapping[key] = gid
+        assert lines.add(key, gid) == dumped(mapping)
+
+
+def test_a_store_reparses_an_index_another_writer_changed(tmp_path: Path) -> None:
+    layout = Layout(tmp_path)
+    ours, theirs = IndexStore(layout, fsync=False), IndexStore(layout, fsync=False)
+    mine, _ = ours.get_or_create("codex:00000000-0000-0000-0000-000000000001")
+    other, _ = theirs.get_or_create("codex:00000000-0000-0000-0000-000000000002")
+    third, _ = ours.get_or_create("codex:00000000-0000-0000-0000-000000000003")
+    assert parse_index(layout.index_path.read_bytes()) == {
+        "codex:00000000-0000-0000-0000-000000000001": mine,
+        "codex:00000000-0000-0000-0000-000000000002": other,
+        "codex:00000000-0000-0000-0000-000000000003": third}

@@ -14,14 +14,16 @@ VIOLATES = "CLOG-003"
 
 
 class ForgetfulIndex(IndexStore):
-    def _load_locked(self) -> tuple[dict[str, str], bool, IndexRepair | None]:
+    def _load_locked(
+        self,
+    ) -> tuple[dict[str, str], bool, IndexRepair | None, bytes | None]:
         raw = self._read_raw()
         if raw is None:
             return super()._load_locked()
         try:
-            return self._parse(raw), False, None
+            return self._parse(raw), False, None, raw
         except CorruptIndexError:
-            return {}, True, None
+            return {}, True, None, None
 
 
 class ForgetfulLog(CanonicalLogComponent):

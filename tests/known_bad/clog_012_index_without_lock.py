@@ -23,7 +23,7 @@ class StaleIndex(IndexStore):
         super().__init__(layout, fsync=fsync)
         self.mapping: dict[str, str] = {}
         with contextlib.suppress(Exception):
-            self.mapping, _, _ = self._load_locked()  # read once; (no lock taken)
+            self.mapping, *_ = self._load_locked()  # read once; (no lock taken)
 
     def get_or_create(self, key: str) -> tuple[str, bool]:
         parse_session_key(key)
