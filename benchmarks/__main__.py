@@ -18,6 +18,7 @@ import argparse
 import datetime as _dt
 import json
 import multiprocessing
+import os
 import sys
 import time
 import traceback
@@ -78,6 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"benchmarks on {info['cpus']} CPU(s), Python {info['python']}, "
           f"hypothesis {info['hypothesis']}, {info['platform']}; "
           f"{_load_text(info['load_average'])}", flush=True)
+    if os.environ.get("PYTHONDONTWRITEBYTECODE"):
+        print("note: PYTHONDONTWRITEBYTECODE is set, so every process started below "
+              "compiles the package again (collection 4.4 s instead of 1.5 s on the "
+              "2-core machine); unset it for figures of a usual installation",
+              flush=True)
 
     results: list[Section] = []
     crashed: dict[str, str] = {}
