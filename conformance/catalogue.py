@@ -155,6 +155,12 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     return read_specs(directory)
 
 
+def builtin_catalogue() -> Catalogue:
+    """This package's own catalogue, without any installed pack's invariants: what a
+    frozen revision is made of and checked against."""
+    return read_specs(specs_dir())
+
+
 #: Resolves the ``area`` of a spec file, or raises :class:`CatalogueError`.
 AreaResolver = Callable[[str, object], Area]
 

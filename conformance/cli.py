@@ -38,9 +38,12 @@ OK, FOUND, USAGE, CRASHED = 0, 1, 2, 3
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    from conformance.errors import CatalogueError
+
     try:
         status: int = args.run(args)
-    except _Refused as refused:
+    except (_Refused, CatalogueError) as refused:
+        # CatalogueError: the catalogue itself is broken (a spec file, an installed pack).
         print(f"conformance {args.command}: {refused}", file=sys.stderr)
         return FOUND
     return status
@@ -131,8 +134,9 @@ def _show(args: argparse.Namespace) -> int:
     from conformance.errors import CatalogueError
     from conformance.registry import all_checks
 
+    catalogue = _catalogue()  # a broken catalogue is its own error, not "no such id"
     try:
-        inv = _catalogue().get(args.id)
+        inv = catalogue.get(args.id)
     except CatalogueError:
         raise _Refused(f"no invariant {args.id!r} in the catalogue "
                        "(`conformance list` names them)") from None
@@ -393,11 +397,15 @@ def _freeze(args: argparse.Namespace) -> int:
     if root is None:
         raise _Refused("freezing writes specs/revisions/ of a source checkout; name it "
                        "with --root")
+    from conformance.catalogue import load_catalogue
+
+    # The checkout's own catalogue: a revision never holds an installed pack's ids.
     try:
-        path = freeze(args.name, _catalogue(), root / "specs" / "revisions")
+        catalogue = load_catalogue(root / "specs")
+        path = freeze(args.name, catalogue, root / "specs" / "revisions")
     except CatalogueError as error:
         raise _Refused(str(error)) from None
-    print(f"froze {len(_catalogue())} invariants as revision {args.name}: {path}")
+    print(f"froze {len(catalogue)} invariants as revision {args.name}: {path}")
     return OK
 
 

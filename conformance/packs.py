@@ -58,6 +58,12 @@ ENTRY_POINT_GROUP = "conformance.packs"
 BUILTIN_PACKAGE = "orchestrator-conformance"
 PREFIX_PATTERN = re.compile(r"^[A-Z]{2,6}$")
 AREA_PATTERN = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+#: Markers pytest gives a meaning of its own (and this project's): an area called
+#: ``skip`` would skip every invariant of its pack.
+RESERVED_AREAS = frozenset({
+    "skip", "skipif", "xfail", "parametrize", "usefixtures", "filterwarnings",
+    "tryfirst", "trylast", "no_cover", "slow", "fidelity", "processes", "hypothesis",
+    "conformance"})
 #: A pack's source documents are files of its own ``sources`` directory.
 SOURCE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -220,6 +226,10 @@ def _read(package: str, pack: Pack, taken: Mapping[str, str]) -> Catalogue:
         if not isinstance(value, str) or not AREA_PATTERN.match(value):
             raise CatalogueError(f"{package}: {name}: area {value!r} must be a lowercase "
                                  "name like 'audit-order'")
+        if value.replace("-", "_") in RESERVED_AREAS:
+            raise CatalogueError(f"{package}: {name}: area {value!r} would be the pytest "
+                                 f"marker {value.replace('-', '_')!r}, which pytest or this "
+                                 "suite already gives a meaning; choose another name")
         owner = taken.get(value)
         if owner is not None and owner != package:
             raise CatalogueError(

@@ -16,7 +16,7 @@ import pytest
 
 from conformance import options
 from conformance.baseline import load_baseline
-from conformance.catalogue import load_catalogue
+from conformance.catalogue import builtin_catalogue, load_catalogue
 from conformance.errors import ConformanceError
 from conformance.items import STATE, ConformanceSuite, SuiteState
 from conformance.loader import LoadedAdapter, load_adapter, validate
@@ -39,13 +39,18 @@ def pytest_configure(config: pytest.Config) -> None:
     if name is None:
         return
     try:
-        catalogue = load_catalogue()
-        checks = dict(verify(catalogue))
         frozen = options.revision(config)
-        if frozen is not None:
+        if frozen is None:
+            catalogue = load_catalogue()
+            checks = dict(verify(catalogue))
+        else:
+            # A frozen revision is of the built-in catalogue: installed packs (even a
+            # broken one) take no part in it.
             from conformance.revisions import load_revision
 
-            catalogue = load_revision(frozen).restrict(catalogue)
+            builtin = builtin_catalogue()
+            checks = dict(verify(builtin, packs=False))
+            catalogue = load_revision(frozen).restrict(builtin)
             checks = {i.id: checks[i.id] for i in catalogue}
         adapter = _load(config, name)
         baseline_path = options.baseline_file(config)

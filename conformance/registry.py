@@ -74,12 +74,12 @@ def add(
     _REGISTRY[invariant_id] = Check(invariant_id, function, origin, machine)
 
 
-def all_checks() -> Mapping[str, Check]:
+def all_checks(*, packs: bool = True) -> Mapping[str, Check]:
     """Every registered check, after importing the ``checks*`` modules of every area
     package under :mod:`conformance.areas` and the check modules installed invariant
     packs name (:mod:`conformance.packs`)."""
     import conformance.areas as areas
-    from conformance import packs
+    from conformance import packs as installed_packs
 
     for area in pkgutil.iter_modules(areas.__path__):
         if not area.ispkg:
@@ -88,28 +88,42 @@ def all_checks() -> Mapping[str, Check]:
         for module in pkgutil.iter_modules(package.__path__):
             if module.name.startswith("checks"):
                 importlib.import_module(f"{package.__name__}.{module.name}")
-    for name in packs.check_modules():
+    for name in installed_packs.check_modules() if packs else ():
         try:
             importlib.import_module(name)
         except Exception as error:
-            owner = next(p.package for p in packs.installed() if name in p.pack.checks)
+            owner = next(p.package for p in installed_packs.installed()
+                         if name in p.pack.checks)
             raise CatalogueError(f"{owner}: its check module {name!r} failed to import: "
                                  f"{type(error).__name__}: {error}") from error
     return dict(_REGISTRY)
 
 
-def verify(catalogue: Catalogue) -> Mapping[str, Check]:
-    """The checks, after proving they match the catalogue one to one."""
-    checks = all_checks()
+def verify(catalogue: Catalogue, *, packs: bool = True) -> Mapping[str, Check]:
+    """The checks, after proving they match the catalogue one to one (without
+    ``packs``, the built-in checks only: no installed pack's module is imported)."""
+    checks = all_checks(packs=packs)
     ids = set(catalogue.ids())
     unchecked = sorted(ids - set(checks))
     orphans = sorted(set(checks) - ids)
     problems = []
     if unchecked:
-        problems.append(f"invariants with no registered check: {', '.join(unchecked)}")
+        problems.append("invariants with no registered check: " + ", ".join(
+            i if _pack_of(i) is None else f"{i} (of {_pack_of(i)})" for i in unchecked))
     if orphans:
         problems.append("checks naming no invariant of the catalogue: " + ", ".join(
             f"{i} ({checks[i].origin})" for i in orphans))
     if problems:
         raise CatalogueError("the catalogue and the checks disagree; " + "; ".join(problems))
     return checks
+
+
+def _pack_of(invariant_id: str) -> str | None:
+    """The package of the installed pack ``invariant_id`` belongs to, if any."""
+    from conformance.packs import pack_of
+
+    try:
+        pack = pack_of(invariant_id)
+    except CatalogueError:
+        return None  # a broken pack: its own error is reported where it is loaded
+    return None if pack is None else pack.package

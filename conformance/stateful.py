@@ -138,12 +138,13 @@ def step_check(
     ``machine`` after every step."""
 
     def decorate(function: StepCheck) -> StepCheck:
-        STEP_CHECKS[invariant_id] = function
-
         def run(context: RunContext) -> None:
             run_machine(machine, context, [function])
 
+        # Registered first: a second check of the same id is refused before it could
+        # replace the first one's step function.
         add(invariant_id, run, f"{function.__module__}.{function.__qualname__}", machine)
+        STEP_CHECKS[invariant_id] = function
         return function
 
     return decorate

@@ -37,7 +37,7 @@ import reference_impl
 import tests.known_bad as known_bad_package
 from conformance import InvariantViolation, run_invariant
 from conformance.api import as_loaded
-from conformance.catalogue import Catalogue, load_catalogue
+from conformance.catalogue import Catalogue, builtin_catalogue
 from conformance.errors import CatalogueError
 from conformance.items import counterexample
 from conformance.profiles import suite_settings
@@ -60,7 +60,7 @@ PASSING = hypothesis.settings(FAILING, max_examples=10)
 #: The reference runs each area once; it can afford more.
 REFERENCE_RUNS = hypothesis.settings(FAILING, max_examples=30)
 
-CATALOGUE: Catalogue = load_catalogue()
+CATALOGUE: Catalogue = builtin_catalogue()
 CHECKS = all_checks()
 REFERENCE = as_loaded(reference_impl.conformance_adapter)
 

@@ -227,3 +227,48 @@ def test_claiming_an_area_no_installed_pack_declares_is_an_adapter_error(
 
     with pytest.raises(AdapterError, match=r"unknown capability 'naming'.*once its pack is"):
         validate("claims", Claims())
+
+
+def test_a_frozen_revision_and_its_freezing_leave_installed_packs_out(
+        fake_packs: list[_EntryPoint], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from conformance.catalogue import builtin_catalogue
+    from conformance.cli import OK, main
+    from conformance.registry import verify
+
+    broken = _pack(tmp_path / "pack")
+    fake_packs.append(_EntryPoint("naming", Pack(
+        prefix=broken.prefix, specs=broken.specs, sources=broken.sources,
+        checks=("no_such_module_of_a_pack",), known_bads=broken.known_bads),
+        _Dist("naming-pack")))
+    with pytest.raises(CatalogueError, match="naming-pack: its check module"):
+        verify(load_catalogue())
+    # What a run against a revision loads: the built-in checks, no pack module.
+    assert "NAM-001" not in verify(builtin_catalogue(), packs=False)
+    root = tmp_path / "checkout"
+    shutil.copytree(REPO / "specs", root / "specs",
+                    ignore=shutil.ignore_patterns("revisions"))
+    assert main(["freeze", "test-1", "--root", str(root)]) == OK, capsys.readouterr().err
+    frozen = (root / "specs" / "revisions" / "test-1.toml").read_text(encoding="utf-8")
+    assert '"OBS-001"' in frozen and "NAM-001" not in frozen
+
+
+def test_the_command_line_reports_a_broken_pack_instead_of_hiding_it(
+        fake_packs: list[_EntryPoint], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import FOUND, main
+
+    fake_packs.append(_EntryPoint("iso", _pack(tmp_path, prefix="ISO"), _Dist("iso-pack")))
+    assert main(["show", "OBS-001"]) == FOUND
+    assert "both use the id prefix 'ISO'" in capsys.readouterr().err
+    assert main(["list"]) == FOUND
+
+
+@pytest.mark.parametrize("area", ["skip", "xfail", "usefixtures", "slow"])
+def test_a_pack_area_may_not_be_a_marker_pytest_gives_a_meaning(
+        fake_packs: list[_EntryPoint], tmp_path: Path, area: str) -> None:
+    fake_packs.append(_EntryPoint("p", _pack(tmp_path, area=area), _Dist("p-pack")))
+    with pytest.raises(CatalogueError, match=f"area '{area}' would be the pytest marker"):
+        load_catalogue()

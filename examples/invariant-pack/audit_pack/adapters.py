@@ -20,7 +20,7 @@ AREA = "audit-order"
 
 
 class _ClaimsAuditOrder(ReferenceAdapter):
-    capabilities = frozenset({*ReferenceAdapter.capabilities, AREA})  # type: ignore[assignment]
+    capabilities = frozenset({*ReferenceAdapter.capabilities, AREA})  # type: ignore[arg-type]
 
 
 class _BackdatingAudit(AuditLog):
