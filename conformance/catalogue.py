@@ -14,6 +14,7 @@ is the built-in catalogue and every pack's.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import re
 import sys
@@ -151,13 +152,15 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     if directory is None:
         from conformance import packs
 
-        return packs.with_packs(read_specs(specs_dir()), packs.installed())
+        return packs.with_packs(builtin_catalogue(), packs.installed())
     return read_specs(directory)
 
 
+@functools.cache
 def builtin_catalogue() -> Catalogue:
     """This package's own catalogue, without any installed pack's invariants: what a
-    frozen revision is made of and checked against."""
+    frozen revision is made of and checked against, and what packs are checked
+    against. Read once per process (the specs ship with the package)."""
     return read_specs(specs_dir())
 
 

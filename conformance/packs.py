@@ -107,9 +107,9 @@ def _entry_points() -> Iterable[EntryPoint]:
 def installed() -> tuple[LoadedPack, ...]:
     """Every installed pack, validated against each other and the built-in catalogue;
     in package order. Read once per process (:func:`reset` forgets it)."""
-    from conformance.catalogue import specs_dir
+    from conformance.catalogue import builtin_catalogue
 
-    builtin = read_specs(specs_dir())
+    builtin = builtin_catalogue()
     prefixes = {i.id.split("-")[0]: BUILTIN_PACKAGE for i in builtin}
     areas = {c.value: BUILTIN_PACKAGE for c in Capability}
     loaded: list[LoadedPack] = []
@@ -179,18 +179,21 @@ def area(name: str) -> Area:
 
 def machine(area_name: str) -> type[HarnessMachine]:
     """The built-in state machine of ``area_name``, for a pack's step checks: they run
-    after every step of it, in the same runs as the area's own checks."""
+    after every step of it, in the same runs as the area's own checks. It is the one
+    class of the area's ``machine`` module that derives from ``HarnessMachine`` itself
+    (the others, such as ``PersistenceOffMachine``, are its variants)."""
     import importlib
 
-    modules = {"observability": "ObservabilityMachine", "isolation": "IsolationMachine",
-               "persistence": "PersistenceMachine", "canonical-log": "CanonicalLogMachine",
-               "trace": "TraceMachine"}
-    name = modules.get(area_name)
-    if name is None:
+    from conformance.stateful import HarnessMachine
+
+    try:
+        capability = Capability(area_name)
+    except ValueError:
         raise CatalogueError(f"no built-in machine for {area_name!r}; the machines are "
-                             f"those of {', '.join(modules)}")
-    module = importlib.import_module(f"conformance.areas.{area_name.replace('-', '_')}.machine")
-    found: type[HarnessMachine] = getattr(module, name)
+                             f"those of {', '.join(c.value for c in Capability)}") from None
+    module = importlib.import_module(f"conformance.areas.{capability.name.lower()}.machine")
+    [found] = [value for value in vars(module).values() if isinstance(value, type)
+               and value.__module__ == module.__name__ and HarnessMachine in value.__bases__]
     return found
 
 

@@ -108,8 +108,9 @@ def verify(catalogue: Catalogue, *, packs: bool = True) -> Mapping[str, Check]:
     orphans = sorted(set(checks) - ids)
     problems = []
     if unchecked:
+        owners = {i: _pack_of(i) for i in unchecked}
         problems.append("invariants with no registered check: " + ", ".join(
-            i if _pack_of(i) is None else f"{i} (of {_pack_of(i)})" for i in unchecked))
+            i if owner is None else f"{i} (of {owner})" for i, owner in owners.items()))
     if orphans:
         problems.append("checks naming no invariant of the catalogue: " + ", ".join(
             f"{i} ({checks[i].origin})" for i in orphans))

@@ -311,7 +311,7 @@ class IndexStore:
                 # What this store wrote is what it knows: the next lookup compares the
                 # bytes on disk with these, and parses again only if another writer
                 # (or anything else) changed the file since.
-                self._cache = (encoded, dict(mapping))
+                self._cache = (encoded, mapping)  # ours: _load_locked's copy
         if repair is not None:
             # Warn only once the repaired index is safely written: a warnings filter
             # set to "error" must not abort the repair half-way.
