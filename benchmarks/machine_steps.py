@@ -38,6 +38,7 @@ from conformance.harness import Harness
 from conformance.loader import load_adapter
 from conformance.profiles import suite_settings
 from conformance.registry import RunContext, verify
+from conformance.scratch import scratch_root
 from conformance.stateful import HarnessMachine, StepCheck, run_machine
 
 PROFILE = "ci"
@@ -113,7 +114,7 @@ def measure(label: str, machine: type[HarnessMachine], checks: Sequence[StepChec
     catalogue = load_catalogue()
     some_invariant = catalogue.in_area(Capability.OBSERVABILITY)[0]
     counter = Counter()
-    with tempfile.TemporaryDirectory(prefix="bench-steps-") as scratch:
+    with tempfile.TemporaryDirectory(prefix="bench-steps-", dir=scratch_root()) as scratch:
         context = RunContext(load_adapter(adapter), some_invariant, settings,
                              Path(scratch))
         start = time.perf_counter()

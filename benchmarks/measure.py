@@ -13,8 +13,11 @@ import statistics
 import sys
 from collections.abc import Sequence
 from importlib import metadata
-from pathlib import Path
 from typing import Any
+
+from conformance.scratch import filesystem_of
+
+__all__ = ["filesystem_of", "load_average", "machine", "median", "percentile"]
 
 
 def percentile(samples: Sequence[float], p: float) -> float:
@@ -28,29 +31,6 @@ def percentile(samples: Sequence[float], p: float) -> float:
 
 def median(samples: Sequence[float]) -> float:
     return statistics.median(samples)
-
-
-def filesystem_of(path: Path) -> str:
-    """The file system type holding ``path`` (from ``/proc/mounts``), or ``unknown``.
-
-    fsync costs differ by orders of magnitude between tmpfs, ext4 and network file
-    systems, so the durable figures mean little without it.
-    """
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return "unknown"
-    target = os.path.realpath(path)
-    best, kind = "", "unknown"
-    for line in mounts:
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        mount_point = fields[1].replace("\\040", " ")
-        inside = target == mount_point or target.startswith(mount_point.rstrip("/") + "/")
-        if inside and len(mount_point) > len(best):
-            best, kind = mount_point, fields[2]
-    return kind
 
 
 def _version(distribution: str) -> str:

@@ -8,7 +8,6 @@ directory, and raise :class:`~conformance.errors.InvariantViolation` on failure.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 import hypothesis
@@ -20,6 +19,7 @@ from conformance.loader import LoadedAdapter, load_adapter, validate
 from conformance.processes.server import close_under
 from conformance.profiles import suite_settings
 from conformance.registry import Check, RunContext, verify
+from conformance.scratch import make_scratch
 
 
 class NotClaimed(ConformanceError):
@@ -46,7 +46,7 @@ def run_check(
     if not adapter.claims(invariant.area):
         raise NotClaimed(f"{invariant.id}: adapter {adapter.name!r} does not claim the "
                          f"'{invariant.area.value}' capability")
-    scratch = Path(tempfile.mkdtemp(prefix=f"conformance-{invariant.id}-", dir=workdir))
+    scratch = make_scratch(f"conformance-{invariant.id}-", workdir)
     try:
         check.run(RunContext(adapter, invariant, settings, scratch))
     finally:

@@ -69,6 +69,14 @@ class HarnessError(ConformanceError):
     """
 
 
+class ScratchError(ConformanceError):
+    """The directory named by ``CONFORMANCE_SCRATCH`` cannot hold the suite's worlds.
+
+    It does not exist, is no directory, or the suite cannot create a directory in it.
+    Raised before any invariant runs, so no verdict depends on a half-built world.
+    """
+
+
 class SessionNotFound(ConformanceError):
     """A fake backend has no observable session with this id (yet).
 

@@ -30,6 +30,7 @@ from pathlib import Path
 
 from conformance.errors import InvariantViolation
 from conformance.replay import is_step_start, run_snippet, snippet
+from conformance.scratch import scratch_root
 from conformance.stateful import STEP_MARK
 
 #: At most this many replays per counterexample.
@@ -189,7 +190,8 @@ def reduce_steps(
     parsed = parse(lines)
     if parsed is None:
         return list(lines)
-    with tempfile.TemporaryDirectory(prefix="conformance-reduce-") as directory:
+    with tempfile.TemporaryDirectory(prefix="conformance-reduce-",
+                                     dir=scratch_root()) as directory:
         return _reduce(parsed, _Replayer(adapter, invariant_id, machine_name,
                                          Path(directory)), lines)
 

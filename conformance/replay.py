@@ -16,7 +16,6 @@ from __future__ import annotations
 import atexit
 import re
 import shutil
-import tempfile
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from conformance.contract import AgentState, BackendKind, Capability, Notificati
 from conformance.fakes.profiles import BackendProfile, FileAppears, claude, codex, gemini
 from conformance.faults import At
 from conformance.processes.server import close_under
+from conformance.scratch import make_scratch
 
 __all__ = [
     "AgentState",
@@ -74,7 +74,7 @@ def machine_for(adapter: str, invariant_id: str) -> type:
     if check.machine is None:
         raise ValueError(f"{invariant_id} is not checked by a state machine; it has no "
                          "step-by-step replay")
-    workdir = Path(tempfile.mkdtemp(prefix=f"conformance-replay-{invariant_id}-"))
+    workdir = make_scratch(f"conformance-replay-{invariant_id}-")
     context = RunContext(as_loaded(adapter), catalogue.get(invariant_id), _settings(),
                          workdir)
     clock = HarnessClock()

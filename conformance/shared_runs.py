@@ -23,10 +23,8 @@ invariants of one machine to the same worker.
 from __future__ import annotations
 
 import shutil
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import hypothesis
 
@@ -35,6 +33,7 @@ from conformance.errors import HarnessError, InvariantViolation
 from conformance.loader import LoadedAdapter
 from conformance.processes.server import close_under
 from conformance.registry import Check, RunContext
+from conformance.scratch import make_scratch
 from conformance.stateful import STEP_CHECKS, HarnessMachine, run_machine
 
 
@@ -87,7 +86,7 @@ class SharedRuns:
         pending: Sequence[Invariant],
     ) -> None:
         ids = [m.id for m in pending]
-        scratch = Path(tempfile.mkdtemp(prefix=f"conformance-{machine.__name__}-"))
+        scratch = make_scratch(f"conformance-{machine.__name__}-")
         self.runs += 1
         outcome: BaseException | None = None
         try:

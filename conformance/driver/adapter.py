@@ -16,7 +16,6 @@ import dataclasses
 import os
 import shlex
 import shutil
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from conformance.contract import AgentState, BackendKind, SessionView, SpawnRequ
 from conformance.driver import protocol
 from conformance.driver.client import DEFAULT_TIMEOUT, DriverProcess, split_command
 from conformance.errors import BackendError, DriverError, InvalidAgentId
+from conformance.scratch import make_scratch
 
 #: How an orchestrator command is named where an adapter name goes
 #: (``--orchestrator=command:CMD``, and in a stored counterexample).
@@ -48,7 +48,7 @@ class DriverAdapter:
         #: Where every driver process's transcript goes (``--conformance-driver-log``).
         self.log_dir = log_dir
         self._started = 0
-        scratch = Path(tempfile.mkdtemp(prefix="conformance-driver-hello-"))
+        scratch = make_scratch("conformance-driver-hello-")
         try:
             hello = self._launch(scratch / "stderr.log", scratch / "transcript.jsonl",
                                  scratch / "tmp")
