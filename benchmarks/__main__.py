@@ -51,7 +51,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks",
         description="Measure the suite and reference_impl on this machine against the "
-                    "targets of issue 6.")
+                    "project's performance targets (issues 6 and 14).")
     parser.add_argument("--only", metavar="NAME[,NAME]",
                         help=f"run only these sections (of: {names})")
     parser.add_argument("--thorough", action="store_true",

@@ -46,7 +46,8 @@ LOOKUPS = 2_000
 COLD = 200
 WRITERS = 8
 KEYS_PER_WRITER = 25
-NEW_P99_LIMIT_MS = 10.0
+#: Issue 14's bound at 10,000 sessions (issue 6 had set 10 ms).
+NEW_P99_LIMIT_MS = 5.0
 LOOKUP_P99_LIMIT_MS = 1.0
 _BACKENDS = ("codex", "claude", "gemini")
 
