@@ -24,6 +24,7 @@ from conformance.profiles import default_profile_name, register_profiles, suite_
 from conformance.registry import verify
 from conformance.replay import FailureStore
 from conformance.reporting.collector import ResultCollector
+from conformance.scratch import scratch_root
 from conformance.shared_runs import SharedRuns
 
 register_profiles()
@@ -55,6 +56,7 @@ def pytest_configure(config: pytest.Config) -> None:
         adapter = _load(config, name)
         baseline_path = options.baseline_file(config)
         baseline = {} if baseline_path is None else load_baseline(baseline_path, catalogue)
+        scratch_root()  # a bad CONFORMANCE_SCRATCH stops the run here, not in every item
     except ConformanceError as error:
         raise pytest.UsageError(f"conformance: {error}") from error
     profile = config.getoption("hypothesis_profile", None) or default_profile_name()

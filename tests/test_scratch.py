@@ -50,3 +50,12 @@ def test_a_small_memory_directory_is_not_chosen(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv(scratch.ENV_VAR, raising=False)
     monkeypatch.setattr(scratch, "MIN_FREE_BYTES", 1 << 62)
     assert scratch.scratch_root() == Path(tempfile.gettempdir())
+
+
+def test_the_plugin_stops_before_anything_runs(pytester: pytest.Pytester,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(scratch.ENV_VAR, str(pytester.path / "absent"))
+    result = pytester.runpytest("--orchestrator=reference_impl", "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*conformance: {scratch.ENV_VAR}=*expected an existing "
+                                 "directory*found nothing there*"])
