@@ -38,8 +38,11 @@ from conformance.fakes.ids import hex_from, uuid4_from
 from conformance.faults.injection import exempt
 
 MODEL = "gemini-2.5-flash"
-#: Lines of a 0.61.0 opening on disk at first sight when the open is staged.
-STAGED_FIRST = 2
+#: Lines of a 0.61.0 opening on disk at first sight when the open is staged. The real
+#: CLI writes the metadata record and the ``$set`` record in two writes, and a watcher
+#: has caught it between them (first sight ``[metadata]`` in a fidelity run, where
+#: REAL_BACKENDS.md's first measurement saw both), so a staged open shows the first.
+STAGED_FIRST = 1
 
 
 def project_hash(cwd: Path) -> str:
