@@ -19,6 +19,7 @@ cost of a step when every spawn, follow-up and end is a process the harness play
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import tempfile
 import time
@@ -30,7 +31,9 @@ from typing import Any
 import hypothesis
 from hypothesis.stateful import invariant
 
+from benchmarks import step_shares
 from benchmarks.report import Section, Table, Target
+from conformance import packs
 from conformance.areas.observability.machine import ObservabilityMachine
 from conformance.catalogue import load_catalogue
 from conformance.contract import Capability
@@ -39,11 +42,13 @@ from conformance.loader import load_adapter
 from conformance.profiles import suite_settings
 from conformance.registry import RunContext, verify
 from conformance.scratch import scratch_root
-from conformance.stateful import HarnessMachine, StepCheck, run_machine
+from conformance.stateful import STEP_CHECKS, HarnessMachine, StepCheck, run_machine
 
 PROFILE = "ci"
 #: Issue 14's bound (issue 6 had set 1,000).
 STEPS_MIN = 2000.0
+#: The harness floor's orchestrator (:mod:`benchmarks.null_orchestrator`).
+NULL = "benchmarks.null_orchestrator"
 
 
 @dataclass
@@ -97,6 +102,16 @@ def step_checks_of(area: Capability) -> list[StepCheck]:
     return found
 
 
+def machine_checks_of(area: Capability) -> tuple[type[HarnessMachine], list[StepCheck]]:
+    """The area's machine and the step checks that run on it (its variants' checks,
+    such as persistence switched off, run on another machine and are left out)."""
+    machine = packs.machine(area.value)
+    catalogue = load_catalogue()
+    checks = verify(catalogue)
+    return machine, [STEP_CHECKS[inv.id] for inv in catalogue.in_area(area)
+                     if checks[inv.id].machine is machine and inv.id in STEP_CHECKS]
+
+
 @dataclass(frozen=True)
 class Measurement:
     label: str
@@ -104,6 +119,8 @@ class Measurement:
     examples: int
     steps: int
     seconds: float
+    #: Seconds by part of a step (:mod:`benchmarks.step_shares`), when attributed.
+    parts: dict[str, float] | None = None
 
     @property
     def steps_per_second(self) -> float:
@@ -111,17 +128,49 @@ class Measurement:
 
 
 def measure(label: str, machine: type[HarnessMachine], checks: Sequence[StepCheck],
-            settings: hypothesis.settings, adapter: str = "reference_impl") -> Measurement:
-    catalogue = load_catalogue()
-    some_invariant = catalogue.in_area(Capability.OBSERVABILITY)[0]
+            settings: hypothesis.settings, adapter: str = "reference_impl", *,
+            area: Capability = Capability.OBSERVABILITY, attribute: bool = False
+            ) -> Measurement:
+    """Run ``machine`` once; with ``attribute``, also split its time by part."""
+    some_invariant = load_catalogue().in_area(area)[0]
     counter = Counter()
+    parts: dict[str, float] | None = None
     with tempfile.TemporaryDirectory(prefix="bench-steps-", dir=scratch_root()) as scratch:
         context = RunContext(load_adapter(adapter), some_invariant, settings,
                              Path(scratch))
-        start = time.perf_counter()
-        run_machine(counting(machine, counter), context, checks)
-        seconds = time.perf_counter() - start
-    return Measurement(label, len(checks), counter.examples, counter.steps, seconds)
+        with contextlib.ExitStack() as stack:
+            if attribute:
+                watch, checks = stack.enter_context(step_shares.attributed(checks))
+            start = time.perf_counter()
+            run_machine(counting(machine, counter), context, checks)
+            seconds = time.perf_counter() - start
+            if attribute:
+                parts = watch.close()
+    return Measurement(label, len(checks), counter.examples, counter.steps, seconds, parts)
+
+
+def _rate(steps: int, seconds: float) -> str:
+    return f"{steps / seconds:,.0f}" if seconds else "-"
+
+
+def per_area(settings: hypothesis.settings) -> list[tuple[Capability, Measurement,
+                                                           Measurement, Measurement]]:
+    """For each area: its machine with its step checks against reference_impl, the
+    same run attributed by part, and the harness floor (the null orchestrator, no
+    checks)."""
+    found = []
+    for area in Capability:
+        machine, checks = machine_checks_of(area)
+        warm = hypothesis.settings(settings, max_examples=3)
+        measure("warm-up", machine, checks, warm, area=area)
+        measure("warm-up", machine, [], warm, NULL, area=area)
+        found.append((
+            area,
+            measure(area.value, machine, checks, settings, area=area),
+            measure(area.value, machine, checks, settings, area=area, attribute=True),
+            measure(area.value, machine, [], settings, NULL, area=area),
+        ))
+    return found
 
 
 def run() -> Section:
@@ -146,9 +195,45 @@ def run() -> Section:
                f"{m.steps_per_second:,.0f}",
                f"{m.steps / m.examples:.1f}" if m.examples else "-") for m in results),
     ))
-    section.targets.append(Target("state-machine steps per second (all checks)",
-                                  results[0].steps_per_second, STEPS_MIN, "steps/s", "min",
-                                  digits=0))
+    areas = per_area(settings)
+    section.tables.append(Table(
+        f"Every area's machine, {PROFILE} profile: reference_impl with the area's step "
+        "checks, and the harness floor (the null orchestrator, no checks)",
+        ("machine", "checks", "steps", "reference s", "reference steps/s", "floor steps",
+         "floor s", "floor steps/s", "floor ms/step"),
+        tuple((machine_checks_of(area)[0].__name__, str(ref.checks), str(ref.steps),
+               f"{ref.seconds:.2f}", _rate(ref.steps, ref.seconds), str(null.steps),
+               f"{null.seconds:.2f}", _rate(null.steps, null.seconds),
+               f"{1000 * null.seconds / null.steps:.2f}" if null.steps else "-")
+              for area, ref, _, null in areas),
+    ))
+    section.tables.append(Table(
+        "Share of a step by part, reference_impl with the area's step checks (a run of "
+        "its own, timed at every boundary: see benchmarks/step_shares.py)",
+        ("machine", "ms/step", *step_shares.PARTS),
+        tuple((machine_checks_of(area)[0].__name__,
+               f"{1000 * sum(shared.parts.values()) / shared.steps:.2f}" if shared.steps
+               else "-",
+               *(f"{share:.0%}" for share in step_shares.shares(shared.parts).values()))
+              for area, _, shared, _ in areas if shared.parts is not None),
+    ))
+    all_steps = sum(ref.steps for _, ref, _, _ in areas)
+    all_seconds = sum(ref.seconds for _, ref, _, _ in areas)
+    floor_steps = sum(null.steps for _, _, _, null in areas)
+    floor_seconds = sum(null.seconds for _, _, _, null in areas)
+    section.targets += [
+        Target("state-machine steps per second (ObservabilityMachine, all checks)",
+               results[0].steps_per_second, STEPS_MIN, "steps/s", "min", digits=0),
+        Target("state-machine steps per second (every area's machine and checks)",
+               all_steps / all_seconds if all_seconds else None, STEPS_MIN, "steps/s",
+               "min", digits=0),
+    ]
+    if floor_seconds and all_seconds:
+        section.notes.append(
+            f"harness floor: {floor_steps / floor_seconds:,.0f} steps/s over every machine "
+            f"against the null orchestrator ({1000 * floor_seconds / floor_steps:.2f} "
+            f"ms/step, against {1000 * all_seconds / all_steps:.2f} ms/step with "
+            "reference_impl and every check): the most any orchestrator can get")
     section.notes.append("a step = one rule execution; wall time includes rule drawing, "
                          "world set-up/teardown per example and the step checks")
     inside, through = results[0], results[2]
@@ -166,6 +251,15 @@ def run() -> Section:
             {"label": m.label, "checks": m.checks, "examples": m.examples, "steps": m.steps,
              "seconds": m.seconds, "steps_per_second": m.steps_per_second}
             for m in results
+        ],
+        "areas": [
+            {"area": area.value, "machine": machine_checks_of(area)[0].__name__,
+             "reference": {"checks": ref.checks, "examples": ref.examples,
+                           "steps": ref.steps, "seconds": ref.seconds},
+             "floor": {"examples": null.examples, "steps": null.steps,
+                       "seconds": null.seconds},
+             "parts_seconds": shared.parts, "parts_steps": shared.steps}
+            for area, ref, shared, null in areas
         ],
     }
     return section
