@@ -9,12 +9,64 @@ operation and search files for planted markers. A snapshot maps each file's path
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 
 Snapshot = dict[str, bytes]
+
+
+class DiskView:
+    """One round of checks' reads of the disk (``Harness.disk``): each tree listed,
+    each file read and each path resolved once, however many checks ask.
+
+    The checks of a step walk the same home and read the same files; what they find
+    cannot change between them, since nothing runs but the checks. What it returns
+    is shared: do not change it.
+    """
+
+    def __init__(self) -> None:
+        self._files: dict[Path, list[Path]] = {}
+        self._lines: dict[Path, list[str]] = {}
+        self._resolved: dict[Path, Path] = {}
+        self._logs: dict[Path, list[tuple[Path, str]]] = {}
+
+    def files(self, root: Path) -> list[Path]:
+        """:func:`iter_files` of ``root``."""
+        found = self._files.get(root)
+        if found is None:
+            found = self._files[root] = list(iter_files(root))
+        return found
+
+    def lines(self, path: Path) -> list[str]:
+        """:func:`read_lines` of ``path``."""
+        found = self._lines.get(path)
+        if found is None:
+            found = self._lines[path] = read_lines(path)
+        return found
+
+    def resolved(self, path: Path) -> Path:
+        """``path.resolve()``, each directory on the way resolved once: the files a
+        check walks share their parents, and ``realpath`` would ``lstat`` every
+        component of every one of them again."""
+        found = self._resolved.get(path)
+        if found is None:
+            if not path.is_absolute() or path.name in ("", ".", "..") \
+                    or os.path.islink(path):
+                found = path.resolve()
+            else:
+                found = self.resolved(path.parent) / path.name
+            self._resolved[path] = found
+        return found
+
+    def log_lines(self, home: Path) -> list[tuple[Path, str]]:
+        """:func:`log_lines` of ``home``."""
+        found = self._logs.get(home)
+        if found is None:
+            found = self._logs[home] = log_lines(home, self.files, self.lines)
+        return found
 
 
 def iter_files(root: Path) -> Iterator[Path]:
@@ -90,12 +142,15 @@ def is_within(path: Path, directory: Path) -> bool:
 SQLITE_LOGS = "logs_*.sqlite"
 
 
-def log_lines(home: Path) -> list[tuple[Path, str]]:
+def log_lines(home: Path, listing: Callable[[Path], Iterable[Path]] = iter_files,
+              reader: Callable[[Path], list[str]] = read_lines) -> list[tuple[Path, str]]:
     """Every log line an agent CLI left under ``home``: the lines of text logs under
     ``log/`` and the messages of SQLite logs (:data:`SQLITE_LOGS`), with their file.
-    A database that cannot be read contributes nothing."""
-    found = [(path, line) for path in iter_files(home / "log") for line in read_lines(path)]
-    for database in sorted(home.rglob(SQLITE_LOGS)) if home.is_dir() else []:
+    A database that cannot be read contributes nothing. ``listing`` and ``reader``
+    list a tree and read a file (a :class:`DiskView`'s, to share its reads)."""
+    found = [(path, line) for path in listing(home / "log") for line in reader(path)]
+    databases = sorted(p for p in listing(home) if fnmatch.fnmatchcase(p.name, SQLITE_LOGS))
+    for database in databases:
         try:
             connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
             try:

@@ -36,6 +36,7 @@ from conformance.contract import (
 from conformance.errors import AdapterError, ConformanceError, HarnessError
 from conformance.fakes import Call, CallLog, FakeSession, FakeSessionHost, Scheduler, make_backends
 from conformance.fakes.profiles import BackendProfile
+from conformance.files import DiskView
 from conformance.processes.server import PuppetServer
 from conformance.processes.watch import ReadWatch, polled_sessions
 
@@ -142,6 +143,9 @@ class Harness:
         self._shown_to: list[Callable[[Notification], None]] = []
         #: The text of every follow-up the user sent, by its ``harness:send`` entry.
         self.user_prompts: dict[int, str] = {}
+        #: Moves on whenever the world may have changed (see :meth:`per_step`).
+        self.generation = 0
+        self._step_memo: dict[object, tuple[int, Any]] = {}
         self.orchestrator = self._start(adapter)
 
     # -- operations -----------------------------------------------------------------
@@ -302,8 +306,10 @@ class Harness:
         """Note deletions the moment they become visible; called after every step.
 
         A deletion is dated when it was first seen, not when a check looks, so it is
-        attributed to the situation the session was in when it happened.
+        attributed to the situation the session was in when it happened. It also
+        begins a new round of checks: nothing :meth:`per_step` kept is used again.
         """
+        self.generation += 1
         now = self.clock.now()
         for record in self.agents.values():
             session = record.session
@@ -317,6 +323,29 @@ class Harness:
 
     def now(self) -> float:
         return self.clock.now()
+
+    def disk(self) -> DiskView:
+        """The disk as this round of checks sees it, read once (:meth:`per_step`)."""
+        return self.per_step(DiskView, DiskView)
+
+    def per_step(self, key: object, compute: Callable[[], T]) -> T:
+        """``compute()``, computed once for all the checks of one step.
+
+        Several checks read the same things after a step (the files under the home,
+        the store's sessions, the trace bundles). What ``compute`` returned is kept
+        until the world may have changed: the next harness operation, any call into
+        the orchestrator (a check's ``view()`` included) or the next round of checks
+        (:meth:`observe`). A ``compute`` that called the orchestrator itself is not
+        kept. Callers must not change what they get back.
+        """
+        generation = self.generation
+        kept = self._step_memo.get(key)
+        if kept is not None and kept[0] == generation:
+            return kept[1]  # type: ignore[no-any-return]
+        value = compute()
+        if self.generation == generation:
+            self._step_memo[key] = (generation, value)
+        return value
 
     def ticks_since(self, timestamp: float, seq: int = 0) -> bool:
         """Whether the orchestrator ticked at or after ``timestamp`` and after entry ``seq``."""
@@ -425,6 +454,7 @@ class Harness:
                                   session_id, "ok" if found else "SessionNotFound")
 
     def _mark(self, op: str, agent_id: str | None) -> Call:
+        self.generation += 1
         if self.reads is not None:
             self.reads.drain()  # the harness's own reads since the last operation
         if self.puppets is not None and op not in _NOT_CALLS and not op.startswith("advance"):
@@ -460,6 +490,7 @@ class Harness:
         self._shown_to.append(callback)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
+        self.generation += 1
         try:
             return action()
         except ConformanceError:
@@ -467,3 +498,5 @@ class Harness:
         except Exception as error:
             raise AdapterError(f"the orchestrator raised {type(error).__name__} in {what}: "
                                f"{error}") from error
+        finally:
+            self.generation += 1

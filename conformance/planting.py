@@ -65,7 +65,8 @@ class Found:
 def markers_in(harness: Harness, path: Path, lines: Iterable[str],
                kinds: str = "pif") -> list[Found]:
     """Every marker of a known agent in ``lines``, of the given kinds."""
-    owners = {token_of(harness, a): a for a in harness.agents}
+    owners = harness.per_step(markers_in, lambda: {token_of(harness, a): a
+                                                   for a in harness.agents})
     found = []
     for line in lines:
         for match in MARKER_PATTERN.finditer(line):
@@ -82,14 +83,38 @@ def sessions(harness: Harness) -> list[FakeSession]:
 
 def written_lines(harness: Harness, *, exclude_agent: str | None = None
                   ) -> dict[Path, Counter[str]]:
-    """Lines the fake processes wrote, by resolved path (optionally but one agent's)."""
+    """Lines the fake processes wrote, by resolved path (optionally but one agent's);
+    counted once for every check of a step (``Harness.per_step``): do not change it."""
+    return harness.per_step((written_lines, exclude_agent),
+                            lambda: _written_lines(harness, exclude_agent))
+
+
+def _written_lines(harness: Harness, exclude_agent: str | None) -> dict[Path, Counter[str]]:
     lines: dict[Path, Counter[str]] = {}
-    for session in sessions(harness):
-        if exclude_agent is not None and session.agent_id == exclude_agent:
+    for agent_id, by_path in _written_by_agent(harness).items():
+        if exclude_agent is not None and agent_id == exclude_agent:
             continue
-        for path, line in session.written:
-            lines.setdefault(path, Counter())[line] += 1
+        for path, counted in by_path.items():
+            if path in lines:
+                lines[path] = lines[path] + counted
+            else:
+                lines[path] = counted
     return lines
+
+
+def _written_by_agent(harness: Harness) -> dict[str | None, dict[Path, Counter[str]]]:
+    """The lines each agent's processes wrote (``None``: unattributed sessions), by
+    resolved path, counted once per step."""
+
+    def count() -> dict[str | None, dict[Path, Counter[str]]]:
+        by_agent: dict[str | None, dict[Path, Counter[str]]] = {}
+        for session in sessions(harness):
+            mine = by_agent.setdefault(session.agent_id, {})
+            for path, line in session.written:
+                mine.setdefault(path, Counter())[line] += 1
+        return by_agent
+
+    return harness.per_step(_written_by_agent, count)
 
 
 def without(lines: list[str], remove: Counter[str] | None) -> list[str]:

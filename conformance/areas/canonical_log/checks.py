@@ -59,6 +59,7 @@ from conformance.areas.canonical_log.store import (
     read_index,
     read_json,
     sessions_by_key,
+    sessions_of,
 )
 from conformance.errors import InvariantViolation
 from conformance.harness import Harness
@@ -293,7 +294,7 @@ def _first_difference(before: bytes, after: bytes) -> str:
 def append_only(harness: Harness) -> None:
     snapshots: dict[str, bytes] = journal_of(harness).memory.setdefault("CLOG-004", {})
     present: set[str] = set()
-    for session in find_sessions(harness.world.acp_home):
+    for session in sessions_of(harness, harness.world.acp_home):
         if session.log_bytes is None:
             continue
         name = str(session.log_path)
@@ -316,7 +317,7 @@ def append_only(harness: Harness) -> None:
 
 @step_check("CLOG-005", CanonicalLogMachine)
 def lines_parse(harness: Harness) -> None:
-    for session in find_sessions(harness.world.acp_home):
+    for session in sessions_of(harness, harness.world.acp_home):
         for line in session.lines():
             problem = line.problem or (None if line.complete else "torn: no final newline")
             if problem is not None:
@@ -332,7 +333,7 @@ def lines_parse(harness: Harness) -> None:
 @step_check("CLOG-006", CanonicalLogMachine)
 def emission_order(harness: Harness) -> None:
     journal = journal_of(harness)
-    streams = ordered_streams(journal, find_sessions(harness.world.acp_home))
+    streams = ordered_streams(journal, sessions_of(harness, harness.world.acp_home))
     for key, owed in journal.owed.items():
         logged = [logged_ident(line) for line in streams.get(key, [])]
         expected = [item.ident for item in owed]
@@ -391,7 +392,7 @@ def embedded_text_present(harness: Harness) -> None:
     limit = harness.world.settings.acp_log_max_text_chars
     if not harness.world.settings.acp_log_embedded_context:
         return
-    streams = ordered_streams(journal, find_sessions(harness.world.acp_home))
+    streams = ordered_streams(journal, sessions_of(harness, harness.world.acp_home))
     for sent, event in prompt_pairs(journal, streams):
         summaries = [b for b in _blocks(event) if b.get("type") == "resource"]
         for uri, text in _resources(sent):
@@ -435,7 +436,7 @@ def _cut_problem(original: str, summary: Mapping[str, Any], limit: int) -> str |
 def text_cut_at_limit(harness: Harness) -> None:
     journal = journal_of(harness)
     limit = harness.world.settings.acp_log_max_text_chars
-    streams = ordered_streams(journal, find_sessions(harness.world.acp_home))
+    streams = ordered_streams(journal, sessions_of(harness, harness.world.acp_home))
     for sent, event in prompt_pairs(journal, streams):
         originals = [str(b.get("text")) for b in sent.blocks if b.get("type") == "text"]
         summaries = [b for b in _blocks(event) if b.get("type") == "text"]
@@ -496,7 +497,7 @@ def _summary_problem(sent: PromptSent, event: LogLine) -> str | None:
 @step_check("CLOG-010", CanonicalLogMachine)
 def prompt_counts(harness: Harness) -> None:
     journal = journal_of(harness)
-    streams = ordered_streams(journal, find_sessions(harness.world.acp_home))
+    streams = ordered_streams(journal, sessions_of(harness, harness.world.acp_home))
     for sent, event in prompt_pairs(journal, streams):
         problem = _summary_problem(sent, event)
         if problem is not None:

@@ -21,12 +21,16 @@ happens to read the store.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.harness import Harness
 
 INDEX = "index.json"
 SESSIONS = "sessions"
@@ -151,12 +155,17 @@ class StoredSession:
             return key_of(backend, session_id)
         return None
 
+    @functools.cached_property
+    def _lines(self) -> tuple[LogLine, ...]:
+        # Parsed once: every check of a step reads the same sessions.
+        return tuple(parse_log(self.log_bytes or b""))
+
     def lines(self) -> list[LogLine]:
-        return parse_log(self.log_bytes or b"")
+        return list(self._lines)
 
     def events(self) -> list[LogLine]:
         """The lines that are canonical events (known kind, ``data`` object)."""
-        return [line for line in self.lines() if line.problem is None]
+        return [line for line in self._lines if line.problem is None]
 
 
 def read_json(path: Path) -> tuple[Any, str | None]:
@@ -195,6 +204,12 @@ def _read_session(directory: Path) -> StoredSession:
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         log_bytes = None
     return StoredSession(directory, state, problem, log_bytes)
+
+
+def sessions_of(harness: Harness, home: Path) -> list[StoredSession]:
+    """:func:`find_sessions`, read once for every check of a step
+    (:meth:`Harness.per_step`); a new list each call, of the same sessions."""
+    return list(harness.per_step((find_sessions, home), lambda: find_sessions(home)))
 
 
 def find_sessions(home: Path) -> list[StoredSession]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import weakref
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from conformance import planting
 from conformance.areas.isolation.machine import IsolationMachine, agent_dir, record_of
 from conformance.errors import InvariantViolation
 from conformance.fakes.markers import FINAL, INTERMEDIATE, KIND_NAMES, marker
-from conformance.files import describe_difference, is_within, iter_files, log_lines, read_lines
+from conformance.files import DiskView, describe_difference, is_within
 from conformance.harness import AgentRecord, Harness
 from conformance.stateful import step_check
 
@@ -52,9 +53,15 @@ FINISHED_FIELDS = (*STARTED_FIELDS, "finished_at", "output_summary")
 FINISH_STATUSES = frozenset({"succeeded", "failed", "closed"})
 
 
+#: How many of a world's cleanups ISO-006 has compared and found equal.
+_CLEANUPS_COMPARED: weakref.WeakKeyDictionary[Harness, int] = weakref.WeakKeyDictionary()
+
+
 def _agent_of(harness: Harness, path: Path) -> str | None:
-    for agent_id in harness.agents:
-        if is_within(path, agent_dir(harness, agent_id)):
+    dirs = harness.per_step(_agent_of, lambda: [(a, agent_dir(harness, a))
+                                                for a in harness.agents])
+    for agent_id, directory in dirs:
+        if is_within(path, directory):
             return agent_id
     return None
 
@@ -71,7 +78,7 @@ def agent_writes_stay_home(harness: Harness) -> None:
     for session in planting.sessions(harness):
         if session.agent_id is None:
             continue
-        own = agent_dir(harness, session.agent_id).resolve()
+        own = harness.disk().resolved(agent_dir(harness, session.agent_id))
         for path, _line in session.written:
             if not is_within(path, own):
                 raise InvariantViolation("ISO-001", (
@@ -87,13 +94,14 @@ def agent_writes_stay_home(harness: Harness) -> None:
 
 @step_check("ISO-002", IsolationMachine)
 def nothing_crosses_between_agents(harness: Harness) -> None:
+    disk = harness.disk()
     for owner in harness.agents:
         others_wrote = planting.written_lines(harness, exclude_agent=owner)
         # The one channel between agents: a child's final answer, forwarded to its
         # parent as the result of its turn (see the contract).
         children = {a for a, r in harness.agents.items() if r.parent == owner}
-        for path in iter_files(agent_dir(harness, owner)):
-            lines = planting.without(read_lines(path), others_wrote.get(path.resolve()))
+        for path in disk.files(agent_dir(harness, owner)):
+            lines = planting.without(disk.lines(path), others_wrote.get(disk.resolved(path)))
             for found in planting.markers_in(harness, path, lines):
                 if found.agent_id == owner or (found.kind == FINAL
                                                and found.agent_id in children):
@@ -110,11 +118,11 @@ def nothing_crosses_between_agents(harness: Harness) -> None:
 @step_check("ISO-003", IsolationMachine)
 def main_area_has_no_intermediate_output(harness: Harness) -> None:
     fakes_wrote = planting.written_lines(harness)
-    home = harness.world.home
-    for path in iter_files(home):
+    disk = harness.disk()
+    for path in disk.files(harness.world.home):
         if _agent_of(harness, path) is not None:
             continue
-        lines = planting.without(read_lines(path), fakes_wrote.get(path.resolve()))
+        lines = planting.without(disk.lines(path), fakes_wrote.get(disk.resolved(path)))
         for found in planting.markers_in(harness, path, lines, kinds=INTERMEDIATE):
             raise InvariantViolation("ISO-003", (
                 f"{_relative(harness, path)}, outside every sub-agent's directory, holds "
@@ -172,9 +180,9 @@ def _entry_problems(entry: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _json_lines(path: Path) -> list[dict[str, Any]]:
+def _json_lines(disk: DiskView, path: Path) -> list[dict[str, Any]]:
     records = []
-    for line in read_lines(path):
+    for line in disk.lines(path):
         try:
             value = json.loads(line)
         except ValueError:
@@ -273,7 +281,7 @@ def iso_time(timestamp: float) -> str:
 @step_check("ISO-004", IsolationMachine)
 def main_history_records_each_invocation(harness: Harness) -> None:
     path = harness.world.home / HISTORY
-    entries = [e for e in _json_lines(path) if e.get("type") == ENTRY_TYPE]
+    entries = [e for e in _json_lines(harness.disk(), path) if e.get("type") == ENTRY_TYPE]
     for agent_id, record in harness.agents.items():
         lives, ended = harness.invocations(record)
         mine = [e for e in entries if e.get("agent_id") == agent_id]
@@ -306,8 +314,10 @@ def main_history_records_each_invocation(harness: Harness) -> None:
 @step_check("ISO-005", IsolationMachine)
 def audit_log_records_coordination(harness: Harness) -> None:
     path = harness.world.home / AUDIT_LOG
-    raw_lines = read_lines(path)
-    events = Counter((str(e.get("agent_id")), str(e.get("event"))) for e in _json_lines(path))
+    disk = harness.disk()
+    raw_lines = disk.lines(path)
+    events = Counter((str(e.get("agent_id")), str(e.get("event")))
+                     for e in _json_lines(disk, path))
     record = record_of(harness)
     for agent_id, agent in harness.agents.items():
         _, ended = harness.invocations(agent)
@@ -320,7 +330,8 @@ def audit_log_records_coordination(harness: Harness) -> None:
                     "line with \"event\" and \"agent_id\" for every spawn, every finished "
                     "invocation and every export."))
     sub_logs = [(p, line.strip()) for a in harness.agents
-                for p, line in log_lines(agent_dir(harness, a)) if len(line.strip()) >= 20]
+                for p, line in disk.log_lines(agent_dir(harness, a))
+                if len(line.strip()) >= 20]
     for audit_line in raw_lines:
         for source, line in sub_logs:
             if line in audit_line:
@@ -333,7 +344,11 @@ def audit_log_records_coordination(harness: Harness) -> None:
 
 @step_check("ISO-006", IsolationMachine)
 def cleanup_touches_no_other_agent(harness: Harness) -> None:
-    for cleanup in record_of(harness).cleanups:
+    # A cleanup's snapshots never change once taken: each is compared once, and the
+    # ones found equal are not compared again at every later step.
+    cleanups = record_of(harness).cleanups
+    start = _CLEANUPS_COMPARED.get(harness, 0)
+    for cleanup in cleanups[start:]:
         for other, before in cleanup.before.items():
             after = cleanup.after.get(other, {})
             if cleanup.written:
@@ -349,6 +364,7 @@ def cleanup_touches_no_other_agent(harness: Harness) -> None:
                     "other agent's files byte-identical: temporary directories are "
                     "allocated per agent id and cleanup removes exactly the ended agent's "
                     "(no prefix match, no glob, no shared directory)."))
+    _CLEANUPS_COMPARED[harness] = len(cleanups)
 
 
 @step_check("ISO-008", IsolationMachine)

@@ -33,7 +33,6 @@ from conformance.areas.persistence.machine import (
 from conformance.contract import NotificationKind
 from conformance.errors import InvariantViolation
 from conformance.fakes.markers import MARKER_PATTERN, PROMPT
-from conformance.files import iter_files, read_lines
 from conformance.harness import AgentRecord, Harness
 from conformance.stateful import step_check
 
@@ -78,9 +77,9 @@ def _lines_problem(found: list[str], expected: list[str]) -> str | None:
     return f"{len(found)} lines instead of the {len(expected)} the backend wrote"
 
 
-def _json_lines(path: Path) -> list[dict[str, Any]]:
+def _json_lines(harness: Harness, path: Path) -> list[dict[str, Any]]:
     records = []
-    for line in read_lines(path):
+    for line in harness.disk().lines(path):
         try:
             value = json.loads(line)
         except ValueError:
@@ -112,7 +111,7 @@ def session_artifacts_in_session_dir(harness: Harness) -> None:
                 f"orchestrator has ticked since its first turn was notified, but "
                 f"{_rel(harness, moved)} is {state}. Expected the rollout itself moved "
                 "into the session directory (the legacy path may link to it)."))
-        problem = _lines_problem(read_lines(moved), session.native_lines)
+        problem = _lines_problem(harness.disk().lines(moved), session.native_lines)
         if problem:
             raise InvariantViolation("PER-001", (
                 f"{where}: the rollout in the session directory {_rel(harness, moved)} is "
@@ -127,7 +126,7 @@ def legacy_rollout_path_reads_same_lines(harness: Harness) -> None:
         session = record.session
         if session.materialized_at is None:
             continue
-        found = read_lines(session.path) if session.path.is_file() else None
+        found = harness.disk().lines(session.path) if session.path.is_file() else None
         problem = ("it does not exist" if found is None
                    else _lines_problem(found, session.native_lines))
         if problem:
@@ -153,7 +152,7 @@ def raw_exchanges_recorded(harness: Harness) -> None:
         if not exchanges:
             continue
         path = session_dir(harness, record) / RAW_LOG
-        logged = _json_lines(path)
+        logged = _json_lines(harness, path)
         for note in exchanges:
             response, request = note.data.get("response"), note.data.get("request")
             if not any(r.get("response") == response
@@ -172,7 +171,7 @@ def approvals_and_cancellations_recorded(harness: Harness) -> None:
         session = record.session
         host = harness.hosts[record.backend]
         path = session_dir(harness, record) / META_LOG
-        logged = _json_lines(path)
+        logged = _json_lines(harness, path)
         for note in host.delivered:
             if note.session_id != session.session_id or note.kind is not NotificationKind.APPROVAL:
                 continue
@@ -195,7 +194,7 @@ def approvals_and_cancellations_recorded(harness: Harness) -> None:
 @step_check("PER-005", PersistenceMachine)
 def no_credential_on_disk(harness: Harness) -> None:
     secrets = [s.encode() for s in planting.planted_credentials(harness)]
-    for path in iter_files(harness.world.home):
+    for path in harness.disk().files(harness.world.home):
         try:
             data = path.read_bytes()
         except OSError:
@@ -233,14 +232,15 @@ def layout_unchanged_when_off(harness: Harness) -> None:
         # orchestrator runs it, with persistence on or off: not an artifact.
         settings = {p.resolve() for p in native.settings_files(record.backend.value,
                                                                session.home)}
-        for path in iter_files(agent_dir(harness, record.agent_id)):
-            if path.name in ARTIFACTS or (path.resolve() not in written
-                                          and path.resolve() not in settings):
+        for path in harness.disk().files(agent_dir(harness, record.agent_id)):
+            resolved = harness.disk().resolved(path)
+            if path.name in ARTIFACTS or (resolved not in written
+                                          and resolved not in settings):
                 raise InvariantViolation("PER-006", (
                     f"{what}: {_rel(harness, path)} was written by the orchestrator. "
                     "Expected nothing extra in the agent's directory when persistence is "
                     "off (the default)."))
-    for path in iter_files(harness.world.home):
+    for path in harness.disk().files(harness.world.home):
         if path.name in ARTIFACTS:
             raise InvariantViolation("PER-006", (
                 f"with persistence off, {_rel(harness, path)} exists. Expected no session "
@@ -250,7 +250,7 @@ def layout_unchanged_when_off(harness: Harness) -> None:
 def _records_exchanges(harness: Harness) -> bool:
     """Whether the orchestrator records raw exchanges for a healthy session at all."""
     for record in _unblocked(harness):
-        if _json_lines(session_dir(harness, record) / RAW_LOG):
+        if _json_lines(harness, session_dir(harness, record) / RAW_LOG):
             return True
     return False
 
@@ -259,7 +259,8 @@ def _fallback_lost(harness: Harness, record: AgentRecord, blocked: Blocked) -> s
     """A model exchange made after the fault that no file outside the session directory
     records (unless the fallback location fails too)."""
     if blocked.fallback_fails or not (
-            _json_lines(session_dir(harness, record) / RAW_LOG) or _records_exchanges(harness)):
+            _json_lines(harness, session_dir(harness, record) / RAW_LOG)
+            or _records_exchanges(harness)):
         return None  # nothing to fall back to, or raw logging missing anyway (PER-003's)
     host = harness.hosts[record.backend]
     exchanges = [n for n in host.delivered if n.session_id == record.session.session_id
@@ -268,9 +269,9 @@ def _fallback_lost(harness: Harness, record: AgentRecord, blocked: Blocked) -> s
         return None
     directory = session_dir(harness, record).resolve()
     recorded: list[Any] = []
-    for path in iter_files(agent_dir(harness, record.agent_id)):
-        if not path.resolve().is_relative_to(directory):
-            recorded += [r.get("response") for r in _json_lines(path)]
+    for path in harness.disk().files(agent_dir(harness, record.agent_id)):
+        if not harness.disk().resolved(path).is_relative_to(directory):
+            recorded += [r.get("response") for r in _json_lines(harness, path)]
     for note in exchanges:
         if note.data.get("response") not in recorded:
             return (f"its model exchange of turn {note.turn_id} (at "
@@ -314,7 +315,7 @@ def unwritable_session_dir_falls_back(harness: Harness) -> None:
                 f"{where}, and {lost}. Expected: fall back to the default locations "
                 "in the agent's home, so the session's raw exchanges are still recorded."))
         if session.materialized_at is not None:
-            found = read_lines(session.path) if session.path.is_file() else None
+            found = harness.disk().lines(session.path) if session.path.is_file() else None
             problem = ("it does not exist" if found is None
                        else _lines_problem(found, session.native_lines))
             if problem:

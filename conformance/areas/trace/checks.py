@@ -95,7 +95,13 @@ def look(harness: Harness) -> View:
 
     Bundles an earlier orchestrator of the world left (before a restart) are not this
     orchestrator's: only TRC-008 looks at them, to see that they stay as they were.
+    Every check of a step shares one look (:meth:`Harness.per_step`): read it, do not
+    change it.
     """
+    return harness.per_step(look, lambda: _look(harness))
+
+
+def _look(harness: Harness) -> View:
     trace_dir = harness.world.trace_dir
     previous = record_of(harness).previous
     scans = [scan_bundle(p) for p in bundle_dirs(trace_dir) if p not in previous]
