@@ -18,6 +18,7 @@ from benchmarks import (
     known_bad,
     log_append,
     machine_steps,
+    project_tests,
 )
 from benchmarks.report import Section
 
@@ -31,6 +32,7 @@ def sections(thorough: bool) -> dict[str, Callable[[], Section]]:
         "index": index_latency.run,
         "known-bad": known_bad.run,
         "driver": driver_protocol.run,
+        "tests": project_tests.run,
     }
 
 
