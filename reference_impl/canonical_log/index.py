@@ -186,6 +186,10 @@ class IndexStore:
         self._cache: tuple[bytes, dict[str, str]] | None = None
         # The encoded lines of what this store last wrote (``encoded`` is its bytes).
         self._lines: _SortedLines | None = None
+        # The global ids of one mapping (``_taken_of`` is that mapping), kept up to date
+        # as keys are added, so a new id is checked against the taken ones in O(1).
+        self._taken: set[str] = set()
+        self._taken_of: dict[str, str] | None = None
 
     def _parse(self, raw: bytes) -> dict[str, str]:
         return dict(self._parsed(raw))
@@ -211,8 +215,17 @@ class IndexStore:
     def lookup(self, key: str) -> str | None:
         """The global id of ``key``, or None if absent. Lock-free; never repairs.
 
-        A missing or corrupt index also yields None; the next writer repairs it.
+        A missing or corrupt index also yields None; the next writer repairs it. A key
+        this store has already seen mapped is answered without reading the file: a
+        key's global id never changes once acknowledged (the index only grows, and a
+        rebuild restores the same ids from ``state.json``), so only an absent key needs
+        a fresh look. That keeps a lookup's cost independent of the store's size.
         """
+        cache = self._cache
+        if cache is not None:
+            known = cache[1].get(key)
+            if known is not None:
+                return known
         raw = self._read_raw()
         if raw is None:
             return None
@@ -265,7 +278,9 @@ class IndexStore:
             mapping = rebuild_from_states(self.layout)
             return mapping, bool(mapping), None, None
         try:
-            return self._parse(raw), False, None, raw
+            # The cached mapping itself: get_or_create adds to it in place (and takes
+            # the key out again if the write fails), instead of copying every entry.
+            return self._parsed(raw), False, None, raw
         except CorruptIndexError as exc:
             aside = self.layout.home / (
                 f"{self.layout.index_path.name}.corrupt-{utc_now_compact()}-{random_token()}"
@@ -276,6 +291,23 @@ class IndexStore:
             mapping = rebuild_from_states(self.layout)
             return mapping, True, IndexRepair(str(exc), str(aside), len(mapping)), None
 
+    def _taken_ids(self, mapping: dict[str, str]) -> set[str]:
+        """The global ids ``mapping`` holds (built once per mapping, then kept)."""
+        if self._taken_of is not mapping:
+            self._taken = set(mapping.values())
+            self._taken_of = mapping
+        return self._taken
+
+    def _encode(self, mapping: dict[str, str], added: str | None, raw: bytes | None) -> bytes:
+        """The bytes of ``mapping``: one line inserted into what this store last wrote
+        when the file is still exactly that, else every line encoded afresh."""
+        lines = self._lines
+        if added is not None and raw is not None and lines is not None \
+                and lines.encoded == raw:
+            return lines.add(added, mapping[added])
+        self._lines = lines = _SortedLines(mapping)
+        return lines.encoded
+
     def get_or_create(self, key: str) -> tuple[str, bool]:
         """The global id of ``key``, allocating and persisting one if needed.
 
@@ -283,35 +315,43 @@ class IndexStore:
         call concurrently from any number of threads and processes.
         """
         parse_session_key(key)
-        existing = self.lookup(key)
-        if existing is not None:
-            return existing, False
+        cache = self._cache
+        if cache is not None and key in cache[1]:
+            return cache[1][key], False  # known: see lookup
+        if cache is None:
+            # Nothing read yet: an existing key is found without the lock.
+            existing = self.lookup(key)
+            if existing is not None:
+                return existing, False
+        # Otherwise the index is read once, under the lock: a key added by another
+        # writer is found there, and an absent one is added.
         repair: IndexRepair | None = None
         with self.locked():
             mapping, needs_write, repair, raw = self._load_locked()
             gid = mapping.get(key)
             created = gid is None
             if gid is None:
-                taken = mapping.values()  # scanned, not copied: a clash is ~never
+                taken = self._taken_ids(mapping)
                 gid = uuid.uuid4().hex
                 while gid in taken or self.layout.session_dir(gid).exists():
                     gid = uuid.uuid4().hex
                 mapping[key] = gid
+                taken.add(gid)
                 needs_write = True
             if needs_write:
-                lines = self._lines
-                if created and raw is not None and lines is not None \
-                        and lines.encoded == raw:
-                    # The file is what this store last wrote, plus one mapping.
-                    encoded = lines.add(key, gid)
-                else:
-                    self._lines = lines = _SortedLines(mapping)
-                    encoded = lines.encoded
-                replace_file(self.layout.index_path, encoded, durable=self.fsync)
+                try:
+                    encoded = self._encode(mapping, key if created else None, raw)
+                    replace_file(self.layout.index_path, encoded, durable=self.fsync)
+                except BaseException:
+                    if created:  # not acknowledged: this store must not know it either
+                        mapping.pop(key, None)
+                        self._taken.discard(gid)
+                        self._lines = None
+                    raise
                 # What this store wrote is what it knows: the next lookup compares the
                 # bytes on disk with these, and parses again only if another writer
                 # (or anything else) changed the file since.
-                self._cache = (encoded, mapping)  # ours: _load_locked's copy
+                self._cache = (encoded, mapping)
         if repair is not None:
             # Warn only once the repaired index is safely written: a warnings filter
             # set to "error" must not abort the repair half-way.

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reference_impl.canonical_log import CanonicalLog, CorruptIndexWarning, IndexStore, Layout
+from reference_impl.canonical_log import index as index_module
 from reference_impl.canonical_log.index import (
     _SortedLines,
     encode_index,
@@ -170,3 +171,40 @@ def test_a_store_reparses_an_index_another_writer_changed(tmp_path: Path) -> Non
         "codex:00000000-0000-0000-0000-000000000001": mine,
         "codex:00000000-0000-0000-0000-000000000002": other,
         "codex:00000000-0000-0000-0000-000000000003": third}
+
+
+def test_a_failed_write_leaves_the_store_knowing_nothing_of_the_key(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A new mapping is added to the store's cached mapping in place: when the write
+    # fails, the key must leave it again, or a lookup would answer with an id that was
+    # never acknowledged (and never written).
+    layout = Layout(tmp_path)
+    store = IndexStore(layout, fsync=False)
+    first, _ = store.get_or_create("codex:00000000-0000-0000-0000-000000000001")
+    key = "codex:00000000-0000-0000-0000-000000000002"
+
+    def refuse(path: Path, data: bytes, *, durable: bool = True) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(index_module, "replace_file", refuse)
+    with pytest.raises(OSError):
+        store.get_or_create(key)
+    assert store.lookup(key) is None
+    monkeypatch.undo()
+    gid, created = store.get_or_create(key)
+    assert created and gid != first
+    assert parse_index(layout.index_path.read_bytes()) == {
+        "codex:00000000-0000-0000-0000-000000000001": first, key: gid}
+    assert IndexStore(layout).lookup(key) == gid
+
+
+def test_a_known_key_is_answered_from_what_the_store_knows(tmp_path: Path) -> None:
+    # Ids never change once acknowledged, so a key this store has seen is answered
+    # without reading index.json again (whatever its size); an unknown one is looked up.
+    layout = Layout(tmp_path)
+    store, other = IndexStore(layout, fsync=False), IndexStore(layout, fsync=False)
+    gid, _ = store.get_or_create("gemini:known")
+    layout.index_path.unlink()
+    assert store.lookup("gemini:known") == gid
+    assert store.get_or_create("gemini:known") == (gid, False)
+    assert other.lookup("gemini:known") is None
