@@ -124,11 +124,25 @@ class _SortedLines:
         return b"{\n  " + b",\n  ".join(self.lines) + b"\n}\n"
 
     def add(self, key: str, gid: str) -> bytes:
+        """The encoding with one more mapping: the new line spliced into the bytes
+        (one copy of them) rather than every line joined again."""
         at = bisect.bisect_left(self.keys, key)
+        line = self._line(key, gid)
+        old, lines = self.encoded, self.lines
+        view = memoryview(old)  # slices that are not copies: the join copies once
+        if not lines:
+            encoded = b"{\n  " + line + b"\n}\n"
+        elif at == len(lines):  # last: before the closing "\n}\n"
+            encoded = b"".join((view[:-3], b",\n  ", line, view[-3:]))
+        else:
+            # The line it goes before starts after "{\n  " or after ",\n  ", which
+            # occurs only between lines (a JSON string holds no raw newline).
+            start = 4 if at == 0 else old.index(b",\n  " + lines[at]) + 4
+            encoded = b"".join((view[:start], line, b",\n  ", view[start:]))
         self.keys.insert(at, key)
-        self.lines.insert(at, self._line(key, gid))
-        self.encoded = self._join()
-        return self.encoded
+        lines.insert(at, line)
+        self.encoded = encoded
+        return encoded
 
 
 def scan_states(layout: Layout) -> list[SessionState]:
