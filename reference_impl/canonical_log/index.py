@@ -292,8 +292,9 @@ class IndexStore:
             mapping = rebuild_from_states(self.layout)
             return mapping, bool(mapping), None, None
         try:
-            # The cached mapping itself: get_or_create adds to it in place (and takes
-            # the key out again if the write fails), instead of copying every entry.
+            # The cached mapping itself, not a copy of every entry: get_or_create adds
+            # a new key to it only once the key is written (a lock-free lookup of
+            # another thread reads it meanwhile).
             return self._parsed(raw), False, None, raw
         except CorruptIndexError as exc:
             aside = self.layout.home / (
@@ -312,13 +313,17 @@ class IndexStore:
             self._taken_of = mapping
         return self._taken
 
-    def _encode(self, mapping: dict[str, str], added: str | None, raw: bytes | None) -> bytes:
-        """The bytes of ``mapping``: one line inserted into what this store last wrote
-        when the file is still exactly that, else every line encoded afresh."""
+    def _encode(self, mapping: dict[str, str], added: tuple[str, str] | None,
+                raw: bytes | None) -> bytes:
+        """The bytes of ``mapping`` plus the ``added`` (key, gid): one line inserted
+        into what this store last wrote when the file is still exactly that, else
+        every line encoded afresh."""
         lines = self._lines
         if added is not None and raw is not None and lines is not None \
                 and lines.encoded == raw:
-            return lines.add(added, mapping[added])
+            return lines.add(*added)
+        if added is not None:
+            mapping = {**mapping, added[0]: added[1]}
         self._lines = lines = _SortedLines(mapping)
         return lines.encoded
 
@@ -349,19 +354,17 @@ class IndexStore:
                 gid = uuid.uuid4().hex
                 while gid in taken or self.layout.session_dir(gid).exists():
                     gid = uuid.uuid4().hex
-                mapping[key] = gid
-                taken.add(gid)
                 needs_write = True
             if needs_write:
                 try:
-                    encoded = self._encode(mapping, key if created else None, raw)
+                    encoded = self._encode(mapping, (key, gid) if created else None, raw)
                     replace_file(self.layout.index_path, encoded, durable=self.fsync)
                 except BaseException:
-                    if created:  # not acknowledged: this store must not know it either
-                        mapping.pop(key, None)
-                        self._taken.discard(gid)
-                        self._lines = None
+                    self._lines = None  # it may hold the line that was not written
                     raise
+                if created:  # acknowledged: from now on this store knows it
+                    mapping[key] = gid
+                    self._taken_ids(mapping).add(gid)
                 # What this store wrote is what it knows: the next lookup compares the
                 # bytes on disk with these, and parses again only if another writer
                 # (or anything else) changed the file since.

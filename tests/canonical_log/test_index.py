@@ -208,3 +208,24 @@ def test_a_known_key_is_answered_from_what_the_store_knows(tmp_path: Path) -> No
     assert store.lookup("gemini:known") == gid
     assert store.get_or_create("gemini:known") == (gid, False)
     assert other.lookup("gemini:known") is None
+
+
+def test_a_new_key_is_not_known_before_its_write_is_done(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A lock-free lookup (another thread's) made while the new index is being written
+    # must not find the key: its id is not acknowledged until the write is done.
+    layout = Layout(tmp_path)
+    store = IndexStore(layout, fsync=False)
+    store.get_or_create("codex:00000000-0000-0000-0000-000000000001")
+    key = "codex:00000000-0000-0000-0000-000000000002"
+    seen_during_write: list[str | None] = []
+    write = index_module.replace_file
+
+    def watched(path: Path, data: bytes, *, durable: bool = True) -> None:
+        seen_during_write.append(store.lookup(key))
+        write(path, data, durable=durable)
+
+    monkeypatch.setattr(index_module, "replace_file", watched)
+    gid, created = store.get_or_create(key)
+    assert created and seen_during_write == [None]
+    assert store.lookup(key) == gid
