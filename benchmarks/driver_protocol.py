@@ -35,7 +35,7 @@ from typing import Any
 
 import hypothesis
 
-from benchmarks.machine_steps import Measurement, measure, step_checks_of
+from benchmarks.machine_steps import Measurement, machine_checks_of, measure
 from benchmarks.report import Section, Table
 from conformance.areas.observability.machine import ObservabilityMachine
 from conformance.clock import HarnessClock
@@ -160,7 +160,7 @@ def run() -> Section:
                              f"the orchestrator) costs {trip * 1000:.2f} ms")
 
     settings = hypothesis.settings(suite_settings("ci"), max_examples=STEP_EXAMPLES)
-    checks = step_checks_of(Capability.OBSERVABILITY)
+    _, checks = machine_checks_of(Capability.OBSERVABILITY)
     steps: list[Measurement] = [
         measure("in-process (reference_impl)", ObservabilityMachine, checks, settings),
         measure("processes, in-process orchestrator", ObservabilityMachine, checks, settings,

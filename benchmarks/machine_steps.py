@@ -20,10 +20,9 @@ cost of a step when every spawn, follow-up and end is a process the harness play
 from __future__ import annotations
 
 import contextlib
-import importlib
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,6 @@ from conformance import packs
 from conformance.areas.observability.machine import ObservabilityMachine
 from conformance.catalogue import load_catalogue
 from conformance.contract import Capability
-from conformance.harness import Harness
 from conformance.loader import load_adapter
 from conformance.profiles import suite_settings
 from conformance.registry import RunContext, verify
@@ -84,22 +82,6 @@ def counting(machine: type[HarnessMachine], counter: Counter) -> type[HarnessMac
         "__module__": machine.__module__,
     }
     return type(machine.__name__, (machine,), namespace)
-
-
-def step_checks_of(area: Capability) -> list[StepCheck]:
-    """The step-check functions registered for every invariant of ``area``.
-
-    A check registered with ``@step_check`` records the ``module.function`` of the
-    step function as its origin; that is where they are found again.
-    """
-    catalogue = load_catalogue()
-    checks = verify(catalogue)
-    found: list[StepCheck] = []
-    for inv in catalogue.in_area(area):
-        module, _, name = checks[inv.id].origin.rpartition(".")
-        function: Callable[[Harness], None] = getattr(importlib.import_module(module), name)
-        found.append(function)
-    return found
 
 
 def machine_checks_of(area: Capability) -> tuple[type[HarnessMachine], list[StepCheck]]:
@@ -153,11 +135,11 @@ def _rate(steps: int, seconds: float) -> str:
     return f"{steps / seconds:,.0f}" if seconds else "-"
 
 
-def per_area(settings: hypothesis.settings) -> list[tuple[Capability, Measurement,
+def per_area(settings: hypothesis.settings) -> list[tuple[Capability, str, Measurement,
                                                            Measurement, Measurement]]:
-    """For each area: its machine with its step checks against reference_impl, the
-    same run attributed by part, and the harness floor (the null orchestrator, no
-    checks)."""
+    """For each area: its machine's name, the machine with its step checks against
+    reference_impl, the same run attributed by part, and the harness floor (the null
+    orchestrator, no checks)."""
     found = []
     for area in Capability:
         machine, checks = machine_checks_of(area)
@@ -165,7 +147,7 @@ def per_area(settings: hypothesis.settings) -> list[tuple[Capability, Measuremen
         measure("warm-up", machine, checks, warm, area=area)
         measure("warm-up", machine, [], warm, NULL, area=area)
         found.append((
-            area,
+            area, machine.__name__,
             measure(area.value, machine, checks, settings, area=area),
             measure(area.value, machine, checks, settings, area=area, attribute=True),
             measure(area.value, machine, [], settings, NULL, area=area),
@@ -176,7 +158,7 @@ def per_area(settings: hypothesis.settings) -> list[tuple[Capability, Measuremen
 def run() -> Section:
     section = Section("steps", "State-machine steps per second (ObservabilityMachine)")
     settings = suite_settings(PROFILE)
-    checks = step_checks_of(Capability.OBSERVABILITY)
+    _, checks = machine_checks_of(Capability.OBSERVABILITY)
     # Warm-up: the first run imports the fakes and pays one-off costs.
     measure("warm-up", ObservabilityMachine, checks,
             hypothesis.settings(settings, max_examples=3))
@@ -201,26 +183,26 @@ def run() -> Section:
         "checks, and the harness floor (the null orchestrator, no checks)",
         ("machine", "checks", "steps", "reference s", "reference steps/s", "floor steps",
          "floor s", "floor steps/s", "floor ms/step"),
-        tuple((machine_checks_of(area)[0].__name__, str(ref.checks), str(ref.steps),
+        tuple((name, str(ref.checks), str(ref.steps),
                f"{ref.seconds:.2f}", _rate(ref.steps, ref.seconds), str(null.steps),
                f"{null.seconds:.2f}", _rate(null.steps, null.seconds),
                f"{1000 * null.seconds / null.steps:.2f}" if null.steps else "-")
-              for area, ref, _, null in areas),
+              for _, name, ref, _, null in areas),
     ))
     section.tables.append(Table(
         "Share of a step by part, reference_impl with the area's step checks (a run of "
         "its own, timed at every boundary: see benchmarks/step_shares.py)",
         ("machine", "ms/step", *step_shares.PARTS),
-        tuple((machine_checks_of(area)[0].__name__,
+        tuple((name,
                f"{1000 * sum(shared.parts.values()) / shared.steps:.2f}" if shared.steps
                else "-",
                *(f"{share:.0%}" for share in step_shares.shares(shared.parts).values()))
-              for area, _, shared, _ in areas if shared.parts is not None),
+              for _, name, _, shared, _ in areas if shared.parts is not None),
     ))
-    all_steps = sum(ref.steps for _, ref, _, _ in areas)
-    all_seconds = sum(ref.seconds for _, ref, _, _ in areas)
-    floor_steps = sum(null.steps for _, _, _, null in areas)
-    floor_seconds = sum(null.seconds for _, _, _, null in areas)
+    all_steps = sum(ref.steps for _, _, ref, _, _ in areas)
+    all_seconds = sum(ref.seconds for _, _, ref, _, _ in areas)
+    floor_steps = sum(null.steps for *_, null in areas)
+    floor_seconds = sum(null.seconds for *_, null in areas)
     section.targets += [
         Target("state-machine steps per second (ObservabilityMachine, all checks)",
                results[0].steps_per_second, STEPS_MIN, "steps/s", "min", digits=0),
@@ -253,13 +235,13 @@ def run() -> Section:
             for m in results
         ],
         "areas": [
-            {"area": area.value, "machine": machine_checks_of(area)[0].__name__,
+            {"area": area.value, "machine": name,
              "reference": {"checks": ref.checks, "examples": ref.examples,
                            "steps": ref.steps, "seconds": ref.seconds},
              "floor": {"examples": null.examples, "steps": null.steps,
                        "seconds": null.seconds},
              "parts_seconds": shared.parts, "parts_steps": shared.steps}
-            for area, ref, shared, null in areas
+            for area, name, ref, shared, null in areas
         ],
     }
     return section

@@ -490,7 +490,7 @@ class Harness:
         self._shown_to.append(callback)
 
     def _call(self, what: str, action: Callable[[], T]) -> T:
-        self.generation += 1
+        self.generation += 1  # the orchestrator may change the world: see per_step
         try:
             return action()
         except ConformanceError:
@@ -498,5 +498,3 @@ class Harness:
         except Exception as error:
             raise AdapterError(f"the orchestrator raised {type(error).__name__} in {what}: "
                                f"{error}") from error
-        finally:
-            self.generation += 1
